@@ -1,0 +1,1 @@
+"""Marks the vendored OpenAPI documents as package data: installed as ``mockserver.openapi``."""
