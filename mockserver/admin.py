@@ -1,0 +1,266 @@
+"""The control API under ``/_mock``: health, clock, task outcomes, webhooks, faults,
+journal, reset, and the media files that results point to.
+
+Open to loopback clients by default; ``admin_token`` requires the
+``x-mock-admin-token`` header instead; ``admin=False`` removes everything but health
+and media. Its own request bodies are checked with small JSON Schemas of its own.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from jsonschema import Draft4Validator
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from .errors import ApiError, json_response
+from .lifecycle import IllegalTransition
+from .tasks import STATUSES, Task
+from .validation import InvalidParam
+
+if TYPE_CHECKING:
+    from .app import MockRuntime
+
+__all__ = ["ADMIN_TOKEN_HEADER", "admin_routes", "result_file"]
+
+ADMIN_TOKEN_HEADER = "x-mock-admin-token"
+
+_RESULT_FILES = {"16:9": "result_16x9.mp4", "9:16": "result_9x16.mp4", "1:1": "result_1x1.mp4"}
+
+
+def result_file(aspect_ratio: str | None) -> str:
+    """The fixture a COMPLETED task's result URL serves: the one of its aspect ratio."""
+    return _RESULT_FILES.get(aspect_ratio or "", _RESULT_FILES["16:9"])
+
+
+def _runtime(request: Request) -> MockRuntime:
+    runtime: MockRuntime = request.app.state.mock
+    runtime.ensure_started()
+    return runtime
+
+
+def _guard(request: Request) -> MockRuntime:
+    runtime = _runtime(request)
+    config = runtime.config
+    if not config.admin:
+        raise ApiError.with_message(404, "Not Found")
+    if config.admin_token is not None:
+        given = request.headers.get(ADMIN_TOKEN_HEADER, "")
+        if not hmac.compare_digest(given.encode(), config.admin_token.encode()):
+            raise ApiError.with_message(401, f"Missing or wrong {ADMIN_TOKEN_HEADER} header")
+        return runtime
+    host = request.client.host if request.client else ""
+    if not _is_local(host):
+        raise ApiError.with_message(
+            403, "The control API answers loopback clients only (set --admin-token)"
+        )
+    return runtime
+
+
+def _is_local(host: str) -> bool:
+    if host in ("testclient", "localhost", ""):  # in-process clients
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    "advance": {
+        "type": "object",
+        "required": ["seconds"],
+        "properties": {"seconds": {"type": "number", "minimum": 0}},
+    },
+    "status": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string", "enum": list(STATUSES)},
+            "reason": {"type": "string"},
+        },
+    },
+    "fault": {
+        "type": "object",
+        "properties": {
+            "method": {"type": "string", "minLength": 1},
+            "path": {"type": "string", "minLength": 1},
+            "status": {"type": ["integer", "null"], "minimum": 100, "maximum": 599},
+            "times": {"type": ["integer", "null"], "minimum": 1},
+            "delay_ms": {"type": "integer", "minimum": 0, "maximum": 600_000},
+            "drop": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    },
+}
+_VALIDATORS = {name: Draft4Validator(schema) for name, schema in _SCHEMAS.items()}
+
+
+async def _body(request: Request, schema: str) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise ApiError.bad_request(f"Request body is not valid JSON: {exc}") from None
+    errors = list(_VALIDATORS[schema].iter_errors(body))
+    if errors:
+        params = [
+            InvalidParam(".".join(map(str, e.absolute_path)) or "body", e.message) for e in errors
+        ]
+        raise ApiError.invalid_params(params, _runtime(request).config.invalid_params_key)
+    assert isinstance(body, dict)
+    return body
+
+
+def _task_view(task: Task) -> dict[str, Any]:
+    return {
+        "task_id": task.task_id,
+        "status": task.status,
+        "generated": list(task.generated),
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "outcome": task.outcome,
+        "aspect_ratio": task.aspect_ratio,
+        "webhook_url": task.webhook_url,
+        "failure_reason": task.failure_reason,
+        "request": orjson.loads(task.request_json),
+    }
+
+
+async def health(request: Request) -> Response:
+    return json_response(200, {"status": "ok"})
+
+
+async def media(request: Request) -> Response:
+    runtime = _runtime(request)
+    task = runtime.store.get(request.path_params["task_id"])
+    if task is None or not task.generated:
+        raise ApiError.with_message(404, "Not Found")
+    path: Path = runtime.media_dir / result_file(task.aspect_ratio)
+    return FileResponse(path, media_type="video/mp4")
+
+
+async def get_clock(request: Request) -> Response:
+    runtime = _guard(request)
+    return json_response(200, {"mode": runtime.clock.mode, "now": runtime.clock.now()})
+
+
+async def advance_clock(request: Request) -> Response:
+    runtime = _guard(request)
+    body = await _body(request, "advance")
+    if runtime.manual_clock is None:
+        raise ApiError.with_message(409, "The clock is not manual (start with --clock manual)")
+    now = runtime.manual_clock.advance(float(body["seconds"]))
+    applied = runtime.timers.run_due()
+    return json_response(200, {"mode": "manual", "now": now, "applied": applied})
+
+
+async def list_all_tasks(request: Request) -> Response:
+    runtime = _guard(request)
+    runtime.lifecycle.process_due()
+    return json_response(200, {"data": [_task_view(t) for t in runtime.store.all()]})
+
+
+def _task_or_404(runtime: MockRuntime, request: Request) -> Task:
+    task = runtime.store.get(request.path_params["task_id"])
+    if task is None:
+        raise ApiError.task_not_found()
+    return task
+
+
+async def get_task(request: Request) -> Response:
+    runtime = _guard(request)
+    runtime.lifecycle.process_due()
+    return json_response(200, {"data": _task_view(_task_or_404(runtime, request))})
+
+
+async def force_status(request: Request) -> Response:
+    runtime = _guard(request)
+    body = await _body(request, "status")
+    runtime.lifecycle.process_due()
+    task = _task_or_404(runtime, request)
+    try:
+        task = runtime.lifecycle.force(task.task_id, body["status"], body.get("reason"))
+    except IllegalTransition as exc:
+        raise ApiError.with_message(409, str(exc)) from None
+    return json_response(200, {"data": _task_view(task)})
+
+
+async def webhook_log(request: Request) -> Response:
+    runtime = _guard(request)
+    task_id = request.query_params.get("task_id")
+    return json_response(
+        200, {"data": runtime.webhooks.log(task_id), "pending": runtime.webhooks.pending()}
+    )
+
+
+async def drain_webhooks(request: Request) -> Response:
+    runtime = _guard(request)
+    done = await runtime.webhooks.drain()
+    return json_response(200, {"drained": done, "pending": runtime.webhooks.pending()})
+
+
+async def list_faults(request: Request) -> Response:
+    runtime = _guard(request)
+    return json_response(200, {"data": [f.to_json() for f in runtime.faults.list()]})
+
+
+async def add_fault(request: Request) -> Response:
+    runtime = _guard(request)
+    body = await _body(request, "fault")
+    if body.get("status") is None and not body.get("drop") and not body.get("delay_ms"):
+        raise ApiError.bad_request("A fault needs a status, a delay_ms or drop: true")
+    fault = runtime.faults.add(
+        method=body.get("method", "*"),
+        path=body.get("path", "*"),
+        status=body.get("status"),
+        times=body.get("times", 1),
+        delay_ms=body.get("delay_ms", 0),
+        drop=body.get("drop", False),
+    )
+    return json_response(201, {"data": fault.to_json()})
+
+
+async def clear_faults(request: Request) -> Response:
+    runtime = _guard(request)
+    runtime.faults.clear()
+    return json_response(200, {"data": []})
+
+
+async def journal(request: Request) -> Response:
+    runtime = _guard(request)
+    raw_limit = request.query_params.get("limit", "")
+    limit = int(raw_limit) if raw_limit.isdigit() else None
+    kind = request.query_params.get("kind")
+    return json_response(200, {"data": runtime.journal.entries(limit, kind)})
+
+
+async def reset(request: Request) -> Response:
+    runtime = _guard(request)
+    runtime.reset()
+    return json_response(200, {"status": "reset"})
+
+
+def admin_routes() -> list[Route]:
+    return [
+        Route("/_mock/health", health, methods=["GET"]),
+        Route("/_mock/media/{task_id}.mp4", media, methods=["GET"]),
+        Route("/_mock/clock", get_clock, methods=["GET"]),
+        Route("/_mock/clock/advance", advance_clock, methods=["POST"]),
+        Route("/_mock/tasks", list_all_tasks, methods=["GET"]),
+        Route("/_mock/tasks/{task_id}", get_task, methods=["GET"]),
+        Route("/_mock/tasks/{task_id}/status", force_status, methods=["POST"]),
+        Route("/_mock/webhooks", webhook_log, methods=["GET"]),
+        Route("/_mock/webhooks/drain", drain_webhooks, methods=["POST"]),
+        Route("/_mock/faults", list_faults, methods=["GET"]),
+        Route("/_mock/faults", add_fault, methods=["POST"]),
+        Route("/_mock/faults", clear_faults, methods=["DELETE"]),
+        Route("/_mock/requests", journal, methods=["GET"]),
+        Route("/_mock/reset", reset, methods=["POST"]),
+    ]

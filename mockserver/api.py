@@ -1,0 +1,147 @@
+"""Handlers for the API's own operations, one per role the spec gives an operation.
+
+An operation's role is read from its shape, not its name: a POST with a request body
+creates a task, a GET with a path parameter reads one, a GET without lists them.
+Handlers authenticate, parse, validate (through :mod:`mockserver.validation`) and call
+the lifecycle; they never check a field themselves.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .errors import ApiError, json_response
+from .spec import Operation
+from .tasks import Task, owner_of
+from .validation import OperationValidator
+
+if TYPE_CHECKING:
+    from .app import MockRuntime
+
+__all__ = ["Handler", "handler_for"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def runtime_of(request: Request) -> MockRuntime:
+    runtime: MockRuntime = request.app.state.mock
+    runtime.ensure_started()
+    return runtime
+
+
+def authenticate(runtime: MockRuntime, operation: Operation, request: Request) -> str:
+    """The owner (account) the request's API key stands for; 401 if there is none."""
+    if operation.auth_header is None:
+        return owner_of("")
+    key = request.headers.get(operation.auth_header, "").strip()
+    if not key:
+        raise ApiError.missing_api_key()
+    if runtime.api_keys and not any(
+        hmac.compare_digest(key.encode(), known) for known in runtime.api_keys
+    ):
+        raise ApiError.invalid_api_key()
+    return owner_of(key)
+
+
+def _media_type_accepted(operation: Operation, content_type: str) -> bool:
+    base = content_type.split(";", 1)[0].strip().lower()
+    accepted = [m.lower() for m in operation.request_media_types]
+    return not accepted or base in accepted or "*/*" in accepted
+
+
+async def read_json_body(operation: Operation, request: Request) -> Any:
+    """The parsed JSON body, or a 400 saying what is wrong with it."""
+    content_type = request.headers.get("content-type")
+    if content_type is not None and not _media_type_accepted(operation, content_type):
+        expected = " or ".join(operation.request_media_types)
+        raise ApiError.bad_request(
+            f"Content-Type '{content_type}' is not supported; send {expected}"
+        )
+    raw = await request.body()
+    if not raw.strip():
+        if operation.request_body_required:
+            raise ApiError.bad_request("Request body is required")
+        return {}
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError.bad_request(f"Request body is not valid JSON: {exc}") from None
+
+
+def task_detail(task: Task) -> dict[str, Any]:
+    return {"task_id": task.task_id, "status": task.status, "generated": list(task.generated)}
+
+
+def _create_handler(operation: Operation, validator: OperationValidator) -> Handler:
+    async def create_task(request: Request) -> Response:
+        runtime = runtime_of(request)
+        owner = authenticate(runtime, operation, request)
+        body = await read_json_body(operation, request)
+        problems = validator.validate_body(body)
+        if problems:
+            raise ApiError.invalid_params(problems, runtime.config.invalid_params_key)
+        params = validator.with_defaults(body)
+        task = runtime.lifecycle.create(
+            owner,
+            str(request.base_url).rstrip("/"),
+            params,
+            aspect_ratio=params.get("aspect_ratio"),
+            webhook_url=params.get("webhook_url"),
+        )
+        return json_response(
+            200, {"data": {"generated": [], "task_id": task.task_id, "status": task.status}}
+        )
+
+    return create_task
+
+
+def _get_handler(operation: Operation) -> Handler:
+    idents = [
+        operation.path_param_ident(p.name) for p in operation.parameters if p.location == "path"
+    ]
+
+    async def get_task(request: Request) -> Response:
+        runtime = runtime_of(request)
+        owner = authenticate(runtime, operation, request)
+        runtime.lifecycle.process_due()
+        task = runtime.store.get(request.path_params[idents[0]])
+        if task is None or task.owner != owner:
+            raise ApiError.task_not_found()
+        return json_response(200, {"data": task_detail(task)})
+
+    return get_task
+
+
+def _list_handler(operation: Operation, validator: OperationValidator) -> Handler:
+    async def list_tasks(request: Request) -> Response:
+        runtime = runtime_of(request)
+        owner = authenticate(runtime, operation, request)
+        values, problems = validator.validate_query(request.query_params)
+        if problems:
+            raise ApiError.invalid_params(problems, runtime.config.invalid_params_key)
+        page, page_size = int(values.get("page", 1)), int(values.get("page_size", 20))
+        runtime.lifecycle.process_due()
+        tasks = runtime.store.list_for_owner(owner, (page - 1) * page_size, page_size)
+        return json_response(
+            200, {"data": [{"task_id": t.task_id, "status": t.status} for t in tasks]}
+        )
+
+    return list_tasks
+
+
+def handler_for(operation: Operation, validator: OperationValidator) -> Handler | None:
+    """The handler for ``operation``'s role, or None when the fake has no such role."""
+    has_path_param = any(p.location == "path" for p in operation.parameters)
+    if operation.method == "post" and validator.has_body_schema:
+        return _create_handler(operation, validator)
+    if operation.method == "get" and has_path_param:
+        return _get_handler(operation)
+    if operation.method == "get":
+        return _list_handler(operation, validator)
+    return None

@@ -1,0 +1,170 @@
+"""The app factory: spec + config in, a Starlette app out, with no state shared between apps."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from importlib.resources import files
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .admin import admin_routes
+from .api import handler_for
+from .clock import ManualClock, TimerLoop, make_clock
+from .config import MockConfig
+from .errors import ApiError, json_response, message_for_status
+from .faults import FaultMiddleware, FaultRegistry, RateLimiter
+from .journal import Journal, JournalMiddleware
+from .lifecycle import Lifecycle
+from .spec import Spec, load_spec
+from .tasks import InMemoryTaskStore, Task, TaskStore
+from .validation import OperationValidator, format_checker
+from .webhooks import WebhookDispatcher
+
+__all__ = ["MockRuntime", "create_app"]
+
+
+def fixtures_media_dir() -> Path:
+    return Path(str(files("mockserver.fixtures"))) / "media"
+
+
+class MockRuntime:
+    """Everything one app instance holds: its spec, store, clock, lifecycle and queues."""
+
+    def __init__(self, config: MockConfig, spec: Spec, store: TaskStore | None = None) -> None:
+        self.config = config
+        self.spec = spec
+        self.api_keys = tuple(key.encode() for key in config.api_keys)
+        checker = format_checker()
+        self.validators = {op.operation_id: OperationValidator(op, checker) for op in spec}
+        self.clock = make_clock(config.clock)
+        self.manual_clock = self.clock if isinstance(self.clock, ManualClock) else None
+        self.store: TaskStore = store if store is not None else InMemoryTaskStore()
+        self.media_dir = fixtures_media_dir()
+        self.journal = Journal(self.clock, config.journal_size)
+        self.faults = FaultRegistry()
+        self.rate_limiter = RateLimiter(self.clock) if config.rate_limit else None
+        scale = config.time_scale
+        self.lifecycle = Lifecycle(
+            self.store,
+            self.clock,
+            in_progress_after=config.in_progress_after * scale,
+            complete_after=config.complete_after * scale,
+            failure_rate=config.failure_rate,
+            seed=config.seed,
+            result_urls=self._result_urls,
+            on_schedule=self._wake,
+        )
+        self.webhooks = WebhookDispatcher(
+            self.clock,
+            secrets=config.webhook_secrets,
+            scheme=config.signing,
+            retry_delays=[d * scale for d in config.webhook_retry_delays],
+            timeout=config.webhook_timeout,
+            allowed_hosts=config.webhook_allow,
+            allow_any_host=config.webhook_allow_any,
+            log_size=config.webhook_log_size,
+            transport=config.webhook_transport,
+            on_schedule=self._wake,
+        )
+        self.lifecycle.subscribe(self.journal.on_transition)
+        self.lifecycle.subscribe(self.webhooks.on_transition)
+        self.timers = TimerLoop(self.clock, [self.lifecycle, self.webhooks])
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"MockRuntime(config={self.config!r}, tasks={len(self.store)})"
+
+    @staticmethod
+    def _result_urls(task: Task) -> tuple[str, ...]:
+        return (f"{task.base_url}/_mock/media/{task.task_id}.mp4",)
+
+    def _wake(self, due: float) -> None:
+        self.timers.wake(due)
+
+    def ensure_started(self) -> None:
+        """Start the timer loop in the running event loop (in-process clients send no
+        lifespan events, so the first request does it)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            self.timers.start()
+
+    async def shutdown(self) -> None:
+        await self.timers.stop()
+        await self.webhooks.aclose()
+        self._loop = None
+
+    def reset(self) -> None:
+        """Forget tasks, faults, deliveries and the journal."""
+        self.store.clear()
+        self.lifecycle.clear()
+        self.webhooks.clear()
+        self.faults.clear()
+        self.journal.clear()
+        if self.rate_limiter is not None:
+            self.rate_limiter.clear()
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    # Routing errors (unknown path, wrong method): the HTTP phrase, in the API's shape.
+    assert isinstance(exc, HTTPException)
+    return json_response(exc.status_code, {"message": exc.detail}, exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return json_response(500, {"message": message_for_status(500)})
+
+
+def create_app(config: MockConfig | None = None, *, store: TaskStore | None = None) -> Starlette:
+    """Build a fake Freepik API from ``config`` (defaults: vendored spec, any key works)."""
+    config = config or MockConfig()
+    spec = load_spec(config.spec_dir)
+    runtime = MockRuntime(config, spec, store)
+    routes = admin_routes()
+    for operation in spec:
+        handler = handler_for(operation, runtime.validators[operation.operation_id])
+        if handler is not None:
+            routes.append(Route(operation.route_path, handler, methods=[operation.method.upper()]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime.ensure_started()
+        try:
+            yield
+        finally:
+            await runtime.shutdown()
+
+    secret_headers = frozenset(op.auth_header for op in spec if op.auth_header)
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(JournalMiddleware, journal=runtime.journal, secret_headers=secret_headers),
+            Middleware(
+                FaultMiddleware,
+                faults=runtime.faults,
+                latency_ms=config.latency_ms,
+                rate_limiter=runtime.rate_limiter,
+            ),
+        ],
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.mock = runtime
+    return app

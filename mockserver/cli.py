@@ -1,0 +1,192 @@
+"""``freepik-mock``: serve the fake, run the contract tests, check the spec for drift.
+
+Every ``serve`` option has an environment variable ``FREEPIK_MOCK_<NAME>``; an option
+given on the command line wins over it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .config import ENV_PREFIX, MockConfig
+
+__all__ = ["main"]
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(part) for part in text.split(",") if part.strip())
+
+
+def _add_serve(sub: Any) -> None:
+    parser = sub.add_parser(
+        "serve",
+        help="run the fake API server",
+        description="Run the fake Freepik API. Each option also reads "
+        f"{ENV_PREFIX}<OPTION> (e.g. {ENV_PREFIX}PORT, {ENV_PREFIX}API_KEYS=k1,k2).",
+    )
+    add = parser.add_argument
+    add("--host", help="interface to bind (default 127.0.0.1)")
+    add("--port", type=int, help="port to bind (default 8080; 0 picks a free one)")
+    add(
+        "--api-key",
+        dest="api_keys",
+        action="append",
+        metavar="KEY",
+        help="accept only this key (repeatable); without it any non-empty key works",
+    )
+    add("--spec-dir", help="folder of OpenAPI documents to obey (default: the vendored spec)")
+    add(
+        "--invalid-params-key",
+        choices=["field", "name"],
+        help="key of each invalid_params item: field (the API's) or name (the spec example's)",
+    )
+    add(
+        "--clock",
+        choices=["system", "manual"],
+        help="manual freezes time; move it with POST /_mock/clock/advance",
+    )
+    add("--time-scale", type=float, help="multiply every lifecycle and retry duration")
+    add("--in-progress-after", type=float, help="seconds from CREATED to IN_PROGRESS (1)")
+    add("--complete-after", type=float, help="seconds from creation to the final status (3)")
+    add("--failure-rate", type=float, help="share of tasks that end FAILED, 0..1")
+    add("--seed", type=int, help="random seed for --failure-rate")
+    add(
+        "--webhook-secret",
+        dest="webhook_secrets",
+        action="append",
+        metavar="SECRET",
+        help="sign webhooks with this secret (repeat to emulate a rotation)",
+    )
+    add(
+        "--signing",
+        choices=["freepik", "standard-webhooks"],
+        help="freepik: HMAC key is the secret's UTF-8 bytes; standard-webhooks: whsec_ base64",
+    )
+    add(
+        "--webhook-retry-delays",
+        type=_floats,
+        metavar="S,S,...",
+        help="seconds between webhook attempts (default 1,2,4,8: five attempts)",
+    )
+    add("--webhook-timeout", type=float, help="seconds to wait for a webhook receiver (10)")
+    add(
+        "--webhook-allow",
+        action="append",
+        metavar="HOST",
+        help="also deliver webhooks to this host (loopback is always allowed)",
+    )
+    add("--latency-ms", type=int, help="add this latency to every API response")
+    add(
+        "--rate-limit",
+        action="store_true",
+        default=None,
+        help="answer 429 past Freepik's documented per-IP limits",
+    )
+    add("--admin-token", help="require x-mock-admin-token on /_mock routes")
+    add(
+        "--no-admin",
+        dest="admin",
+        action="store_false",
+        default=None,
+        help="turn the /_mock control API off",
+    )
+    add("--access-log", action="store_true", default=None, help="log every request (slower)")
+    parser.set_defaults(command=_serve)
+
+
+def _config_from(args: argparse.Namespace) -> MockConfig:
+    overrides = {
+        name: value
+        for name, value in vars(args).items()
+        if name not in ("command", "contract_args") and value is not None
+    }
+    for name in ("api_keys", "webhook_secrets", "webhook_allow"):
+        if name in overrides:
+            overrides[name] = tuple(overrides[name])
+    return MockConfig.from_env(**overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    try:
+        config = _config_from(args)
+        app = create_app(config)
+    except ValueError as exc:
+        print(f"freepik-mock: {exc}", file=sys.stderr)
+        return 2
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as exc:
+        print(f"freepik-mock: cannot bind {config.host}:{config.port}: {exc}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    host = f"[{config.host}]" if family == socket.AF_INET6 else config.host
+    print(f"freepik-mock serving on http://{host}:{port}", flush=True)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=config.access_log,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+    print("freepik-mock stopped", flush=True)
+    return 0
+
+
+def _add_contract(sub: Any) -> None:
+    parser = sub.add_parser(
+        "contract",
+        help="run the contract tests against the fake, a URL, or the real API",
+        add_help=False,
+    )
+    parser.add_argument("contract_args", nargs=argparse.REMAINDER)
+    parser.set_defaults(command=_contract)
+
+
+def _contract(args: argparse.Namespace) -> int:
+    # A separate program, so that mockserver never imports contract_tests.
+    argv = [sys.executable, "-m", "contract_tests", *args.contract_args]
+    return subprocess.call(argv, env=os.environ.copy())
+
+
+_COMMANDS: list[Callable[[Any], None]] = [_add_serve, _add_contract]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="freepik-mock",
+        description="A faithful offline fake of Freepik's Kling 3 Omni Standard "
+        "video-to-video API.",
+    )
+    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
+    for add_command in _COMMANDS:
+        add_command(sub)
+    args = parser.parse_args(argv)
+    command: Command | None = getattr(args, "command", None)
+    if command is None:
+        parser.print_help()
+        return 2
+    return command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""The fake's settings: one typed, immutable object, shared by the app factory and the CLI.
+
+Every setting can also come from an environment variable ``FREEPIK_MOCK_<NAME>``
+(see :meth:`MockConfig.from_env`). Secrets are kept out of ``repr``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+import httpx
+
+from .clock import ClockMode
+from .errors import InvalidParamsKey
+from .webhooks import SigningScheme
+
+__all__ = ["ENV_PREFIX", "MockConfig"]
+
+ENV_PREFIX = "FREEPIK_MOCK_"
+
+
+@dataclass(frozen=True, slots=True)
+class MockConfig:
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = 8080
+    access_log: bool = False
+    # The OpenAPI documents to obey; None means the vendored ones.
+    spec_dir: Path | None = None
+    # Auth: with no keys, any non-empty key is accepted.
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    # Key of each invalid_params item: "field" (what the API sends) or "name" (spec example).
+    invalid_params_key: InvalidParamsKey = "field"
+    # Lifecycle: seconds after creation, each multiplied by time_scale.
+    clock: ClockMode = "system"
+    time_scale: float = 1.0
+    in_progress_after: float = 1.0
+    complete_after: float = 3.0
+    failure_rate: float = 0.0
+    seed: int | None = None
+    # Webhooks
+    webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    signing: SigningScheme = "freepik"
+    webhook_retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
+    webhook_timeout: float = 10.0
+    webhook_allow: tuple[str, ...] = ()
+    webhook_allow_any: bool = False
+    # A transport for webhook deliveries (in-process receivers); not settable from env.
+    webhook_transport: httpx.AsyncBaseTransport | None = field(
+        default=None, repr=False, compare=False
+    )
+    # Faults and limits
+    latency_ms: int = 0
+    rate_limit: bool = False
+    # Control API under /_mock
+    admin: bool = True
+    admin_token: str | None = field(default=None, repr=False)
+    journal_size: int = 1000
+    webhook_log_size: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.time_scale <= 0:
+            raise ValueError("time_scale must be > 0")
+        if not 0.0 <= self.failure_rate <= 1.0:
+            raise ValueError("failure_rate must be within 0..1")
+        if not 0 <= self.in_progress_after <= self.complete_after:
+            raise ValueError("need 0 <= in_progress_after <= complete_after")
+        if self.latency_ms < 0:
+            raise ValueError("latency_ms must be >= 0")
+        if any(delay < 0 for delay in self.webhook_retry_delays):
+            raise ValueError("webhook retry delays must be >= 0")
+
+    def replace(self, **changes: Any) -> MockConfig:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> MockConfig:
+        """Settings from ``FREEPIK_MOCK_*`` variables; ``overrides`` win over them.
+
+        Tuples are comma-separated (``FREEPIK_MOCK_API_KEYS=k1,k2``); booleans take
+        1/0, true/false, yes/no, on/off.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, hint in get_type_hints(cls).items():
+            if name == "webhook_transport":
+                continue
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw is not None:
+                try:
+                    values[name] = _parse(hint, raw)
+                except ValueError as exc:
+                    raise ValueError(f"{ENV_PREFIX}{name.upper()}: {exc}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _parse(hint: Any, raw: str) -> Any:
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is tuple:
+        return tuple(_parse(args[0], part.strip()) for part in raw.split(",") if part.strip())
+    if origin is Literal:
+        if raw not in args:
+            raise ValueError(f"{raw!r} is not one of {', '.join(map(str, args))}")
+        return raw
+    if args and type(None) in args:  # X | None
+        inner = next(a for a in args if a is not type(None))
+        return None if raw == "" else _parse(inner, raw)
+    if hint is bool:
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise ValueError(f"{raw!r} is not a boolean")
+    if hint in (int, float, str, Path):
+        return hint(raw)
+    raise ValueError(f"cannot read a {hint} from the environment")

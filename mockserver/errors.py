@@ -1,0 +1,96 @@
+"""The error bodies the real API sends, and the one exception that carries them.
+
+Bodies follow ``shared/docs/freepik-facts.md`` to the letter: clients match on these
+strings, so a fake that words them differently is a fake that lies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any, Literal
+
+import orjson
+from starlette.responses import Response
+
+from .validation import InvalidParam
+
+__all__ = [
+    "INVALID_PARAMS_MESSAGE",
+    "ApiError",
+    "InvalidParamsKey",
+    "json_response",
+    "message_for_status",
+]
+
+InvalidParamsKey = Literal["field", "name"]
+
+INVALID_PARAMS_MESSAGE = "Your request has invalid params"
+
+# Bodies of the statuses the API is known to answer with (facts file, "Response bodies").
+_KNOWN_MESSAGES: dict[int, str] = {
+    401: "Invalid API key",
+    403: "User is not authorized to access this resource",
+    404: "AI resource not found",
+    429: "Too many requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable. Please try again later.",
+}
+
+
+def message_for_status(status: int) -> str:
+    """The API's own message for ``status``, or the HTTP reason phrase."""
+    if status in _KNOWN_MESSAGES:
+        return _KNOWN_MESSAGES[status]
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body), status_code=status, headers=headers, media_type="application/json"
+    )
+
+
+class ApiError(Exception):
+    """Raised anywhere in a request; rendered as the API's JSON error body."""
+
+    def __init__(
+        self, status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(status, body.get("message"))
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+
+    def response(self) -> Response:
+        return json_response(self.status, self.body, self.headers)
+
+    @classmethod
+    def with_message(cls, status: int, message: str | None = None) -> ApiError:
+        return cls(status, {"message": message or message_for_status(status)})
+
+    @classmethod
+    def missing_api_key(cls) -> ApiError:
+        return cls.with_message(401, "Missing API key")
+
+    @classmethod
+    def invalid_api_key(cls) -> ApiError:
+        return cls.with_message(401, "Invalid API key")
+
+    @classmethod
+    def task_not_found(cls) -> ApiError:
+        return cls.with_message(404, "AI resource not found")
+
+    @classmethod
+    def bad_request(cls, message: str) -> ApiError:
+        return cls.with_message(400, message)
+
+    @classmethod
+    def invalid_params(
+        cls, params: Iterable[InvalidParam], key: InvalidParamsKey = "field"
+    ) -> ApiError:
+        items = [{key: param.field, "reason": param.reason} for param in params]
+        return cls(400, {"message": INVALID_PARAMS_MESSAGE, "invalid_params": items})

@@ -1,0 +1,201 @@
+"""Injected faults, added latency and the documented rate limits.
+
+Faults are rules a test adds through the control API: the next N requests matching a
+method and a path glob answer a given status with the API's own body for it, wait, or
+lose their connection. They sit in front of the API as one ASGI middleware, so a
+faulted request never reaches validation or the task store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import itertools
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .clock import Clock
+from .errors import message_for_status
+
+__all__ = [
+    "ConnectionDropped",
+    "Fault",
+    "FaultMiddleware",
+    "FaultRegistry",
+    "RateLimiter",
+]
+
+CONTROL_PREFIX = "/_mock"
+
+
+class ConnectionDropped(Exception):
+    """Raised by the app to lose a connection on purpose (a ``drop`` fault).
+
+    Under a server the client sees the connection close before a complete response;
+    in-process, the client sees this exception.
+    """
+
+
+@dataclass(slots=True)
+class Fault:
+    id: int
+    method: str = "*"
+    path: str = "*"
+    status: int | None = None
+    # How many more requests it applies to; None: every one until cleared.
+    times: int | None = 1
+    delay_ms: int = 0
+    drop: bool = False
+    matched: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method == "*" or self.method.upper() == method) and fnmatch.fnmatchcase(
+            path, self.path
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class FaultRegistry:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._ids = itertools.count(1)
+
+    def add(
+        self,
+        *,
+        method: str = "*",
+        path: str = "*",
+        status: int | None = None,
+        times: int | None = 1,
+        delay_ms: int = 0,
+        drop: bool = False,
+    ) -> Fault:
+        fault = Fault(next(self._ids), method.upper(), path, status, times, delay_ms, drop)
+        self._faults.append(fault)
+        return fault
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The first live fault matching the request, counting this use of it."""
+        for fault in self._faults:
+            if fault.matches(method, path):
+                fault.matched += 1
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                return fault
+        return None
+
+    def list(self) -> list[Fault]:
+        return list(self._faults)
+
+    def clear(self) -> None:
+        self._faults.clear()
+
+    def __bool__(self) -> bool:
+        return bool(self._faults)
+
+
+class RateLimiter:
+    """Freepik's documented per-IP limits as two token buckets.
+
+    50 requests/s in bursts over 5 s (a bucket of 250 refilling at 50/s) and 10
+    requests/s on average over 2 min (a bucket of 1,200 refilling at 10/s). Time comes
+    from the fake's clock, so a manual clock makes the limits deterministic.
+    """
+
+    BUCKETS = ((250.0, 50.0), (1200.0, 10.0))
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        # ip -> (time of last refill, tokens per bucket...)
+        self._state: dict[str, tuple[float, ...]] = {}
+
+    def allow(self, client: str) -> bool:
+        now = self.clock.now()
+        state = self._state.get(client)
+        if state is None:
+            tokens = [capacity for capacity, _ in self.BUCKETS]
+        else:
+            elapsed = max(0.0, now - state[0])
+            tokens = [
+                min(capacity, left + elapsed * rate)
+                for (capacity, rate), left in zip(self.BUCKETS, state[1:], strict=True)
+            ]
+        allowed = all(t >= 1.0 for t in tokens)
+        if allowed:
+            tokens = [t - 1.0 for t in tokens]
+        self._state[client] = (now, *tokens)
+        return allowed
+
+    def clear(self) -> None:
+        self._state.clear()
+
+
+def _error_start(status: int) -> tuple[Message, Message]:
+    body = orjson.dumps({"message": message_for_status(status)})
+    start: Message = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+class FaultMiddleware:
+    """Applies rate limits, faults and latency to API requests (not to ``/_mock``)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        faults: FaultRegistry,
+        *,
+        latency_ms: int = 0,
+        rate_limiter: RateLimiter | None = None,
+    ) -> None:
+        self.app = app
+        self.faults = faults
+        self.latency_ms = latency_ms
+        self.rate_limiter = rate_limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        if self.rate_limiter is not None:
+            client = scope.get("client")
+            if not self.rate_limiter.allow(client[0] if client else "unknown"):
+                await self._answer(send, 429)
+                return
+        fault = self.faults.take(scope["method"], scope["path"]) if self.faults else None
+        delay = self.latency_ms + (fault.delay_ms if fault else 0)
+        if delay:
+            await asyncio.sleep(delay / 1000)
+        if fault is not None and fault.drop:
+            # Headers promising a body that never comes: the client sees a broken
+            # connection, which is what a dropped request looks like from outside.
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"1024")],
+                }
+            )
+            raise ConnectionDropped(f"fault {fault.id} dropped the connection")
+        if fault is not None and fault.status is not None:
+            await self._answer(send, fault.status)
+            return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, send: Send, status: int) -> None:
+        start, body = _error_start(status)
+        await send(start)
+        await send(body)

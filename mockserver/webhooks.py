@@ -1,0 +1,357 @@
+"""Signed webhooks, sent the way Freepik sends them, and a verifier for users' tests.
+
+Freepik signs ``"{webhook-id}.{webhook-timestamp}.{raw body}"`` with HMAC-SHA256 and
+sends ``v1,<base64 signature>`` (several, space-separated, while secrets rotate). The
+key is the secret's raw UTF-8 bytes; the Standard Webhooks convention instead
+base64-decodes a ``whsec_`` secret, which ``scheme="standard-webhooks"`` selects.
+
+Deliveries run in the background: an API response never waits for one. Each task's
+webhooks go out in order, one at a time; a failed attempt (non-2xx, timeout,
+connection error) is retried on the clock with the configured delays, keeping the same
+``webhook-id`` and signing each attempt afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import heapq
+import hmac
+import ipaddress
+import itertools
+import json
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from .clock import Clock
+from .tasks import Task
+
+__all__ = [
+    "DEFAULT_WEBHOOK_SECRET",
+    "SigningScheme",
+    "WebhookDispatcher",
+    "WebhookVerificationError",
+    "is_loopback_host",
+    "sign",
+    "signing_key",
+    "verify",
+]
+
+SigningScheme = Literal["freepik", "standard-webhooks"]
+
+# Used when no secret is configured: the real API always signs, so the fake does too.
+DEFAULT_WEBHOOK_SECRET = "freepik-mock-webhook-secret"
+
+
+class WebhookVerificationError(Exception):
+    """The webhook's headers or signature do not check out; the message says which."""
+
+
+def signing_key(secret: str, scheme: SigningScheme = "freepik") -> bytes:
+    if scheme == "standard-webhooks":
+        encoded = secret.removeprefix("whsec_")
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("a standard-webhooks secret must be base64 (whsec_...)") from exc
+    return secret.encode("utf-8")
+
+
+def _signature(key: bytes, webhook_id: str, timestamp: str, body: bytes) -> str:
+    content = webhook_id.encode() + b"." + timestamp.encode() + b"." + body
+    return base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+
+
+def sign(
+    secrets: Sequence[str],
+    webhook_id: str,
+    timestamp: int,
+    body: bytes,
+    scheme: SigningScheme = "freepik",
+) -> str:
+    """The ``webhook-signature`` header value: one ``v1,<sig>`` per secret."""
+    stamp = str(timestamp)
+    return " ".join(
+        "v1," + _signature(signing_key(secret, scheme), webhook_id, stamp, body)
+        for secret in secrets
+    )
+
+
+def verify(
+    payload: bytes | str,
+    headers: Mapping[str, str],
+    secret: str | Sequence[str],
+    *,
+    tolerance: float | None = 300,
+    scheme: SigningScheme = "freepik",
+    now: float | None = None,
+) -> Any:
+    """Check a received webhook and return its parsed JSON body.
+
+    ``payload`` is the raw request body, exactly as received. ``secret`` may be a list
+    (any one matching is enough, as during a rotation). Raises
+    :class:`WebhookVerificationError` saying what is wrong.
+    """
+    body = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+    lowered = {key.lower(): value for key, value in headers.items()}
+    for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
+        if not lowered.get(name):
+            raise WebhookVerificationError(f"missing header {name}")
+    webhook_id, stamp = lowered["webhook-id"], lowered["webhook-timestamp"]
+    try:
+        timestamp = int(stamp)
+    except ValueError:
+        raise WebhookVerificationError(f"webhook-timestamp is not an integer: {stamp!r}") from None
+    if tolerance is not None:
+        current = time.time() if now is None else now
+        if abs(current - timestamp) > tolerance:
+            raise WebhookVerificationError(
+                f"webhook-timestamp {timestamp} is more than {tolerance:g} s from now"
+            )
+    secrets = [secret] if isinstance(secret, str) else list(secret)
+    expected = [_signature(signing_key(s, scheme), webhook_id, stamp, body) for s in secrets]
+    for candidate in lowered["webhook-signature"].split():
+        version, _, value = candidate.partition(",")
+        if version == "v1" and any(hmac.compare_digest(value, e) for e in expected):
+            try:
+                return json.loads(body)
+            except ValueError as exc:
+                raise WebhookVerificationError("the signed body is not JSON") from exc
+    raise WebhookVerificationError("no signature matches the secret")
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
+        ".localhost"
+    ):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(slots=True)
+class _Delivery:
+    webhook_id: str
+    task_id: str
+    event: str
+    url: str
+    body: bytes
+    attempts: int = 0
+
+
+class WebhookDispatcher:
+    """Queues, sends, retries and logs webhook deliveries."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        secrets: Sequence[str],
+        scheme: SigningScheme = "freepik",
+        retry_delays: Sequence[float] = (1.0, 2.0, 4.0, 8.0),
+        timeout: float = 10.0,
+        allowed_hosts: Sequence[str] = (),
+        allow_any_host: bool = False,
+        log_size: int = 10_000,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_schedule: Callable[[float], None] | None = None,
+    ) -> None:
+        self.clock = clock
+        self._secrets = tuple(secrets) or (DEFAULT_WEBHOOK_SECRET,)
+        for secret in self._secrets:
+            signing_key(secret, scheme)  # fail at start-up, not at the first delivery
+        self.scheme: SigningScheme = scheme
+        self.retry_delays = tuple(retry_delays)
+        self.timeout = timeout
+        self._allowed = {host.lower() for host in allowed_hosts}
+        self._allow_any = allow_any_host
+        self._transport = transport
+        self._on_schedule = on_schedule
+        self._client: httpx.AsyncClient | None = None
+        self._queues: dict[str, deque[_Delivery]] = {}
+        self._busy: set[str] = set()
+        self._retries: list[tuple[float, int, str]] = []
+        self._sequence = itertools.count()
+        self._running: set[asyncio.Task[None]] = set()
+        self._log: deque[dict[str, Any]] = deque(maxlen=log_size)
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.retry_delays) + 1
+
+    def __repr__(self) -> str:
+        return f"WebhookDispatcher(scheme={self.scheme!r}, secrets=<{len(self._secrets)} hidden>)"
+
+    def on_transition(self, task: Task, previous: str) -> None:
+        """Lifecycle listener: queue the webhook for a status change, if one was asked for."""
+        if not task.webhook_url:
+            return
+        payload = {
+            "task_id": task.task_id,
+            "status": task.status,
+            "generated": list(task.generated),
+        }
+        delivery = _Delivery(
+            webhook_id=str(uuid.uuid4()),
+            task_id=task.task_id,
+            event=task.status,
+            url=task.webhook_url,
+            body=json.dumps(payload, separators=(",", ":")).encode(),
+        )
+        self._queues.setdefault(task.task_id, deque()).append(delivery)
+        if task.task_id not in self._busy:
+            self._start(task.task_id)
+
+    def next_due(self) -> float | None:
+        return self._retries[0][0] if self._retries else None
+
+    def process_due(self, now: float | None = None) -> int:
+        now = self.clock.now() if now is None else now
+        started = 0
+        while self._retries and self._retries[0][0] <= now:
+            _, _, task_id = heapq.heappop(self._retries)
+            if self._queues.get(task_id):
+                self._start(task_id)
+                started += 1
+        return started
+
+    def log(self, task_id: str | None = None) -> list[dict[str, Any]]:
+        return [entry for entry in self._log if task_id is None or entry["task_id"] == task_id]
+
+    def pending(self) -> int:
+        """Deliveries not yet delivered or given up on."""
+        return sum(len(queue) for queue in self._queues.values())
+
+    async def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until no attempt is in flight; True if that happened within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while self._running:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            await asyncio.wait(set(self._running), timeout=remaining)
+        return True
+
+    def clear(self) -> None:
+        self._queues.clear()
+        self._busy.clear()
+        self._retries.clear()
+        self._log.clear()
+
+    async def aclose(self) -> None:
+        for task in list(self._running):
+            task.cancel()
+        if self._running:
+            await asyncio.wait(set(self._running))
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _start(self, task_id: str) -> None:
+        self._busy.add(task_id)
+        delivery = self._queues[task_id][0]
+        running = asyncio.get_running_loop().create_task(self._attempt(delivery))
+        self._running.add(running)
+        running.add_done_callback(self._running.discard)
+
+    def _refusal(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return f"scheme {parts.scheme!r} is not http or https"
+        host = (parts.hostname or "").lower()
+        if not host:
+            return "the URL has no host"
+        if self._allow_any or host in self._allowed or is_loopback_host(host):
+            return None
+        return f"host {host!r} is not loopback and not allowed (--webhook-allow)"
+
+    async def _attempt(self, delivery: _Delivery) -> None:
+        delivery.attempts += 1
+        started = self.clock.now()
+        entry: dict[str, Any] = {
+            "webhook_id": delivery.webhook_id,
+            "task_id": delivery.task_id,
+            "event": delivery.event,
+            "url": delivery.url,
+            "attempt": delivery.attempts,
+            "at": started,
+            "status_code": None,
+            "error": None,
+        }
+        refusal = self._refusal(delivery.url)
+        if refusal is not None:
+            entry.update(error=f"refused: {refusal}", outcome="refused")
+            self._log.append(entry)
+            self._finish(delivery)
+            return
+        timestamp = int(started)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": delivery.webhook_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(
+                self._secrets, delivery.webhook_id, timestamp, delivery.body, self.scheme
+            ),
+        }
+        wall = time.monotonic()
+        try:
+            response = await self._http().post(delivery.url, content=delivery.body, headers=headers)
+            entry["status_code"] = response.status_code
+            ok = 200 <= response.status_code < 300
+            if not ok:
+                entry["error"] = f"HTTP {response.status_code}"
+        except httpx.TimeoutException:
+            ok, entry["error"] = False, f"timeout after {self.timeout:g} s"
+        except httpx.HTTPError as exc:
+            ok, entry["error"] = False, f"{type(exc).__name__}: {exc}".rstrip(": ")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an in-process receiver that crashed counts as a failure
+            ok, entry["error"] = False, f"{type(exc).__name__}: {exc}"
+        entry["duration_ms"] = round((time.monotonic() - wall) * 1000, 3)
+        if ok:
+            entry["outcome"] = "delivered"
+            self._log.append(entry)
+            self._finish(delivery)
+        elif delivery.attempts < self.max_attempts:
+            due = self.clock.now() + self.retry_delays[delivery.attempts - 1]
+            entry.update(outcome="retrying", next_attempt_at=due)
+            self._log.append(entry)
+            heapq.heappush(self._retries, (due, next(self._sequence), delivery.task_id))
+            if self._on_schedule is not None:
+                self._on_schedule(due)
+        else:
+            entry["outcome"] = "failed"
+            self._log.append(entry)
+            self._finish(delivery)
+
+    def _finish(self, delivery: _Delivery) -> None:
+        queue = self._queues.get(delivery.task_id)
+        if queue and queue[0] is delivery:
+            queue.popleft()
+        if queue:
+            self._start(delivery.task_id)
+        else:
+            self._queues.pop(delivery.task_id, None)
+            self._busy.discard(delivery.task_id)
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                transport=self._transport,
+                timeout=self.timeout,
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return self._client
