@@ -103,8 +103,13 @@ def _reason(name: str, error: ValidationError) -> str:
 
 
 def _errors_to_params(errors: Iterable[ValidationError], root_name: str) -> list[InvalidParam]:
-    """One entry per failing field, in the order the fields fail, first reason wins."""
+    """One entry per failing field, in the order the fields fail.
+
+    A wrong type is the reason given when a field also fails other rules: "must be a
+    string" says more than "must be one of" about a number sent for a string enum.
+    """
     found: dict[str, InvalidParam] = {}
+    typed: set[str] = set()
     for error in errors:
         if error.validator == "required" and not error.absolute_path:
             instance = error.instance if isinstance(error.instance, Mapping) else {}
@@ -115,8 +120,10 @@ def _errors_to_params(errors: Iterable[ValidationError], root_name: str) -> list
             continue
         path = [str(part) for part in error.absolute_path]
         name = ".".join(path) if path else root_name
-        if name not in found:
+        if name not in found or (error.validator == "type" and name not in typed):
             found[name] = InvalidParam(name, _reason(name, error))
+            if error.validator == "type":
+                typed.add(name)
     return list(found.values())
 
 

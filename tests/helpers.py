@@ -1,0 +1,82 @@
+"""Shared helpers for our own tests: an in-process client and a loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.types import ASGIApp
+
+from mockserver import MockConfig, create_app
+
+CREATE = "/v1/ai/reference-to-video/kling-v3-omni-std"
+TASKS = "/v1/ai/reference-to-video/kling-v3-omni"
+KEY = "test-key"
+AUTH = {"x-freepik-api-key": KEY}
+VIDEO = "https://example.com/reference.mp4"
+
+
+def client_for(app: ASGIApp, **kwargs: Any) -> httpx.AsyncClient:
+    """An httpx client talking to ``app`` in-process, as contract tests and users do."""
+    transport = httpx.ASGITransport(app=app, **kwargs)
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080")
+
+
+@contextlib.asynccontextmanager
+async def fake(**config: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process fake (manual clock unless told otherwise) and a client for it."""
+    config.setdefault("clock", "manual")
+    app = create_app(MockConfig(**config))
+    async with client_for(app) as client:
+        try:
+            yield client
+        finally:
+            await app.state.mock.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def serve(app: ASGIApp) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on a free 127.0.0.1 port in this event loop."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    )
+    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def create(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
+    body.setdefault("video_url", VIDEO)
+    response = await client.post(CREATE, json=body, headers=AUTH)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def status_of(client: httpx.AsyncClient, task_id: str) -> dict[str, Any]:
+    response = await client.get(f"{TASKS}/{task_id}", headers=AUTH)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def advance(client: httpx.AsyncClient, seconds: float) -> None:
+    response = await client.post("/_mock/clock/advance", json={"seconds": seconds})
+    assert response.status_code == 200, response.text

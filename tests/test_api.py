@@ -1,0 +1,212 @@
+"""The three API operations as a client sees them: exact bodies, auth, scoping, paging."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from mockserver import MockConfig, create_app
+
+from .helpers import AUTH, CREATE, TASKS, VIDEO, client_for, create, fake
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_create_returns_a_created_task_with_a_uuid4() -> None:
+    async with fake() as client:
+        response = await client.post(CREATE, json={"video_url": VIDEO}, headers=AUTH)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"data"}
+    assert body["data"]["status"] == "CREATED"
+    assert body["data"]["generated"] == []
+    assert uuid.UUID(body["data"]["task_id"]).version == 4
+
+
+async def test_each_create_is_a_new_task() -> None:
+    async with fake() as client:
+        ids = {(await create(client))["task_id"] for _ in range(5)}
+    assert len(ids) == 5
+
+
+async def test_get_by_id_returns_the_task() -> None:
+    async with fake() as client:
+        task = await create(client)
+        response = await client.get(f"{TASKS}/{task['task_id']}", headers=AUTH)
+    assert response.status_code == 200
+    assert response.json() == {
+        "data": {"task_id": task["task_id"], "status": "CREATED", "generated": []}
+    }
+
+
+@pytest.mark.parametrize("task_id", [str(uuid.uuid4()), "not-a-uuid"])
+async def test_unknown_task_id_is_404_ai_resource_not_found(task_id: str) -> None:
+    async with fake() as client:
+        response = await client.get(f"{TASKS}/{task_id}", headers=AUTH)
+    assert response.status_code == 404
+    assert response.json() == {"message": "AI resource not found"}
+
+
+async def test_invalid_request_lists_every_failing_field() -> None:
+    body = {"video_url": "not a uri", "cfg_scale": 2.01, "duration": 5}
+    async with fake() as client:
+        response = await client.post(CREATE, json=body, headers=AUTH)
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "Your request has invalid params",
+        "invalid_params": [
+            {"field": "cfg_scale", "reason": "Parameter 'cfg_scale' must be at most 2"},
+            {"field": "duration", "reason": "Parameter 'duration' must be a string"},
+            {"field": "video_url", "reason": "Parameter 'video_url' must be a valid uri"},
+        ],
+    }
+
+
+async def test_invalid_params_key_can_follow_the_spec_example() -> None:
+    async with fake(invalid_params_key="name") as client:
+        response = await client.post(CREATE, json={}, headers=AUTH)
+    assert response.json()["invalid_params"] == [
+        {"name": "video_url", "reason": "Parameter 'video_url' is required"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "message"),
+    [
+        (b"{not json", "application/json", "Request body is not valid JSON: "),
+        (b"", "application/json", "Request body is required"),
+        (b'{"video_url": NaN}', "application/json", "Request body is not valid JSON: "),
+        (b"video_url=x", "application/x-www-form-urlencoded", "Content-Type "),
+        (b"<xml/>", "text/xml", "Content-Type "),
+    ],
+)
+async def test_unreadable_bodies_get_400_saying_what_is_wrong(
+    content: bytes, content_type: str, message: str
+) -> None:
+    async with fake() as client:
+        response = await client.post(
+            CREATE, content=content, headers={**AUTH, "content-type": content_type}
+        )
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(message)
+
+
+async def test_a_json_array_body_is_refused_as_not_an_object() -> None:
+    async with fake() as client:
+        response = await client.post(CREATE, json=[{"video_url": VIDEO}], headers=AUTH)
+    assert response.status_code == 400
+    assert response.json()["invalid_params"] == [
+        {"field": "body", "reason": "Request body must be a JSON object"}
+    ]
+
+
+async def test_a_body_without_content_type_is_read_as_json() -> None:
+    async with fake() as client:
+        response = await client.post(
+            CREATE, content=b'{"video_url": "%s"}' % VIDEO.encode(), headers=AUTH
+        )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", CREATE), ("GET", TASKS), ("GET", f"{TASKS}/{uuid.uuid4()}")],
+)
+async def test_every_api_route_needs_a_key(method: str, path: str) -> None:
+    async with fake() as client:
+        missing = await client.request(method, path, json={"video_url": VIDEO})
+        empty = await client.request(
+            method, path, json={"video_url": VIDEO}, headers={"x-freepik-api-key": ""}
+        )
+    assert missing.status_code == empty.status_code == 401
+    assert missing.json() == empty.json() == {"message": "Missing API key"}
+
+
+async def test_configured_keys_refuse_other_keys() -> None:
+    async with fake(api_keys=("good-1", "good-2")) as client:
+        bad = await client.post(
+            CREATE, json={"video_url": VIDEO}, headers={"x-freepik-api-key": "nope"}
+        )
+        good = await client.post(
+            CREATE, json={"video_url": VIDEO}, headers={"x-freepik-api-key": "good-2"}
+        )
+    assert bad.status_code == 401
+    assert bad.json() == {"message": "Invalid API key"}
+    assert good.status_code == 200
+
+
+async def test_auth_is_checked_before_the_body() -> None:
+    async with fake(api_keys=("good",)) as client:
+        response = await client.post(CREATE, json={}, headers={"x-freepik-api-key": "bad"})
+    assert response.status_code == 401
+
+
+async def test_tasks_belong_to_the_key_that_created_them() -> None:
+    other = {"x-freepik-api-key": "someone-else"}
+    async with fake() as client:
+        mine = await create(client)
+        theirs = await client.get(f"{TASKS}/{mine['task_id']}", headers=other)
+        their_list = await client.get(TASKS, headers=other)
+        my_list = await client.get(TASKS, headers=AUTH)
+    assert theirs.status_code == 404
+    assert theirs.json() == {"message": "AI resource not found"}
+    assert their_list.json() == {"data": []}
+    assert my_list.json() == {"data": [{"task_id": mine["task_id"], "status": "CREATED"}]}
+
+
+async def test_list_pages_newest_first() -> None:
+    async with fake() as client:
+        ids = [(await create(client))["task_id"] for _ in range(25)]
+        first = (await client.get(TASKS, headers=AUTH)).json()["data"]
+        second = (await client.get(TASKS, params={"page": 2}, headers=AUTH)).json()["data"]
+        small = (await client.get(TASKS, params={"page": 3, "page_size": 2}, headers=AUTH)).json()[
+            "data"
+        ]
+        beyond = (await client.get(TASKS, params={"page": 9}, headers=AUTH)).json()["data"]
+    newest_first = ids[::-1]
+    assert [t["task_id"] for t in first] == newest_first[:20]
+    assert [t["task_id"] for t in second] == newest_first[20:]
+    assert [t["task_id"] for t in small] == newest_first[4:6]
+    assert beyond == []
+    assert all(set(t) == {"task_id", "status"} for t in first)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"page": "0"}, "page"), ({"page_size": "101"}, "page_size"), ({"page": "x"}, "page")],
+)
+async def test_bad_paging_parameters_get_400(params: dict[str, str], field: str) -> None:
+    async with fake() as client:
+        response = await client.get(TASKS, params=params, headers=AUTH)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message"] == "Your request has invalid params"
+    assert [p["field"] for p in body["invalid_params"]] == [field]
+
+
+async def test_unknown_path_and_wrong_method_answer_json() -> None:
+    async with fake() as client:
+        unknown = await client.get("/v1/nothing-here", headers=AUTH)
+        wrong = await client.delete(CREATE, headers=AUTH)
+    assert unknown.status_code == 404
+    assert unknown.json() == {"message": "Not Found"}
+    assert wrong.status_code == 405
+    assert wrong.json() == {"message": "Method Not Allowed"}
+    assert "POST" in wrong.headers["allow"]
+
+
+async def test_two_apps_share_nothing() -> None:
+    first, second = create_app(MockConfig()), create_app(MockConfig())
+    async with client_for(first) as a, client_for(second) as b:
+        task = await create(a)
+        response = await b.get(f"{TASKS}/{task['task_id']}", headers=AUTH)
+    assert response.status_code == 404
+
+
+async def test_health() -> None:
+    async with fake() as client:
+        response = await client.get("/_mock/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
