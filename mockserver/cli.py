@@ -185,7 +185,13 @@ def _add_drift(sub: Any) -> None:
         help="an OpenAPI document or a Markdown docs page with a ```yaml block (repeatable; "
         "default: the full upstream spec)",
     )
-    add("--format", dest="fmt", choices=["text", "json", "junit"], default="text")
+    add(
+        "--format",
+        dest="fmt",
+        choices=["text", "json", "junit"],
+        default="text",
+        help="text for people (default), json for scripts, junit for CI test reports",
+    )
     add(
         "--fail-on",
         choices=["breaking", "non-breaking", "any"],
@@ -198,10 +204,18 @@ def _add_drift(sub: Any) -> None:
         action="store_true",
         help="a covered operation missing upstream is breaking (use with the full spec)",
     )
-    add("--spec-dir", help="the vendored spec folder to compare (default: the installed one)")
-    add("--update", action="store_true", help="rewrite the vendored spec from upstream")
+    add(
+        "--spec-dir",
+        metavar="DIR",
+        help="the vendored spec folder to compare and --update (default: the installed one)",
+    )
+    add(
+        "--update",
+        action="store_true",
+        help="accept upstream: rewrite the vendored files that drifted and PROVENANCE.md",
+    )
     add("--output", metavar="FILE", help="write the report to FILE instead of stdout")
-    add("--timeout", type=float, default=30.0, help="seconds to wait for a fetch (30)")
+    add("--timeout", type=float, default=30.0, metavar="SECONDS", help="per fetch (30)")
     parser.set_defaults(command=_drift)
 
 
