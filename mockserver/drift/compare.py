@@ -130,10 +130,9 @@ def _param_key(param: Mapping[str, Any], path: str) -> tuple[str, str]:
 def _compare_parameters(old: LocatedOperation, was: Mapping[str, Any], new: LocatedOperation,
                         now: Mapping[str, Any], out: Collector) -> None:
     ops = (old.label,)
-    old_params = {_param_key(p, old.path): (i, p) for i, p in enumerate(was.get("parameters")
-                                                                      or [])}
-    new_params = {_param_key(p, new.path): (i, p) for i, p in enumerate(now.get("parameters")
-                                                                      or [])}
+    old_list, new_list = was.get("parameters") or [], now.get("parameters") or []
+    old_params = {_param_key(p, old.path): (i, p) for i, p in enumerate(old_list)}
+    new_params = {_param_key(p, new.path): (i, p) for i, p in enumerate(new_list)}
     for key, (index, param) in old_params.items():
         at: JsonPath = (*old.json_path, "parameters", index)
         label = f"{param.get('in')} parameter {param.get('name')!r}"
