@@ -168,7 +168,73 @@ def _contract(args: argparse.Namespace) -> int:
     return subprocess.call(argv, env=os.environ.copy())
 
 
-_COMMANDS: list[Callable[[Any], None]] = [_add_serve, _add_contract]
+def _add_drift(sub: Any) -> None:
+    parser = sub.add_parser(
+        "drift",
+        help="compare the vendored spec with Freepik's upstream spec or docs",
+        description="Compare the vendored spec with upstream and class every change as "
+        "breaking, non-breaking or info for a client of the API. Exit 0: no drift (info "
+        "only); 1: breaking; 2: non-breaking only; 3: upstream could not be fetched or read.",
+    )
+    add = parser.add_argument
+    add(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="URL|FILE",
+        help="an OpenAPI document or a Markdown docs page with a ```yaml block (repeatable; "
+        "default: the full upstream spec)",
+    )
+    add(
+        "--format",
+        dest="fmt",
+        choices=["text", "json", "junit"],
+        default="text",
+        help="text for people (default), json for scripts, junit for CI test reports",
+    )
+    add(
+        "--fail-on",
+        choices=["breaking", "non-breaking", "any"],
+        default="non-breaking",
+        help="breaking: only breaking drift exits non-zero; non-breaking (default): breaking "
+        "exits 1, non-breaking 2; any: info-only drift (descriptions, examples) exits 2 too",
+    )
+    add(
+        "--require-all",
+        action="store_true",
+        help="a covered operation missing upstream is breaking (use with the full spec)",
+    )
+    add(
+        "--spec-dir",
+        metavar="DIR",
+        help="the vendored spec folder to compare and --update (default: the installed one)",
+    )
+    add(
+        "--update",
+        action="store_true",
+        help="accept upstream: rewrite the vendored files that drifted and PROVENANCE.md",
+    )
+    add("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    add("--timeout", type=float, default=30.0, metavar="SECONDS", help="per fetch (30)")
+    parser.set_defaults(command=_drift)
+
+
+def _drift(args: argparse.Namespace) -> int:
+    from .drift import FailOn, run_drift
+
+    return run_drift(
+        args.upstream,
+        fmt=args.fmt,
+        fail_on=FailOn(args.fail_on),
+        require_all=args.require_all,
+        spec_dir=args.spec_dir,
+        update=args.update,
+        output=args.output,
+        timeout=args.timeout,
+    )
+
+
+_COMMANDS: list[Callable[[Any], None]] = [_add_serve, _add_contract, _add_drift]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
