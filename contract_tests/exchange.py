@@ -30,8 +30,9 @@ class Exchange:
     method: str
     path: str
     query: dict[str, str] = field(default_factory=dict)
-    # The JSON value sent, or NO_BODY.
+    # The JSON value sent, or NO_BODY; a body that is not JSON is kept as text instead.
     request_body: Any = NO_BODY
+    raw_body: str | None = None
     auth: Auth = "key"
     status: int = 0
     content_type: str = ""
@@ -53,6 +54,8 @@ class Exchange:
             line += f" (API key: {self.auth})"
         if self.request_body is not NO_BODY:
             line += " " + _short(json.dumps(self.request_body, ensure_ascii=False), limit)
+        elif self.raw_body is not None:
+            line += f" (not JSON) {_short(repr(self.raw_body), limit)}"
         return line
 
     def describe_response(self, limit: int = 600) -> str:
@@ -69,6 +72,8 @@ class Exchange:
             out["query"] = dict(self.query)
         if self.request_body is not NO_BODY:
             out["body"] = self.request_body
+        elif self.raw_body is not None:
+            out["raw_body"] = self.raw_body
         return out
 
     def response_json(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import inspect
 import json
@@ -263,7 +264,10 @@ class Target:
                 time.sleep(_retry_after(response))
                 continue
             break
-        return _exchange(method, path, query, body, auth, response, time.monotonic() - started)
+        exchange = _exchange(method, path, query, body, auth, response, time.monotonic() - started)
+        if raw is not None:
+            exchange = dataclasses.replace(exchange, raw_body=raw.decode("utf-8", "replace"))
+        return exchange
 
     def let_time_pass(self, seconds: float) -> None:
         """Advance a manual clock, or wait a little on the wall clock."""
