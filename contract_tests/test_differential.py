@@ -11,12 +11,19 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from .differential import DifferentialReport, Disagreement
 from .exchange import Auth, Exchange
-from .mutations import explicit_invalid_bodies, invalid_bodies, invalid_queries
+from .mutations import (
+    every_field_invalid_body,
+    explicit_invalid_bodies,
+    explicit_invalid_queries,
+    invalid_bodies,
+    invalid_queries,
+    multi_field_invalid_bodies,
+)
 from .outcome import DIFF_REPORT_KEY
 from .session import ContractSession, ContractViolation, Failure
 from .strategies import minimal_body, valid_bodies, valid_queries
@@ -55,8 +62,8 @@ def requests(contract: ContractSession, paid: bool) -> st.SearchStrategy[Request
     params = contract.spec.query_parameters()
     kinds: list[st.SearchStrategy[Request]] = [
         invalid_bodies(schema).map(lambda c: (f"create: {c[1]}", _create(c[0]))),
-        st.sampled_from(explicit_invalid_bodies(schema)).map(
-            lambda c: (f"create: {c[1]}", _create(c[0]))
+        multi_field_invalid_bodies(schema).map(
+            lambda c: ("create: several fields broken", _create(c[0]))
         ),
         st.sampled_from(_BAD_KEYS).map(
             lambda a: (f"create with API key: {a}", _create(minimal_body(schema), a))
@@ -68,6 +75,23 @@ def requests(contract: ContractSession, paid: bool) -> st.SearchStrategy[Request
     if paid:
         kinds.append(valid_bodies(schema).map(lambda b: ("create (valid)", _create(b, paid=True))))
     return st.one_of(kinds)
+
+
+def explicit_requests(contract: ContractSession) -> list[Request]:
+    """The fixed requests every run compares: one per mutation, auth case and query case."""
+    schema = contract.spec.request_schema
+    every_field, _ = every_field_invalid_body(schema)
+    out: list[Request] = [
+        (f"create: {mutation}", _create(body)) for body, mutation in explicit_invalid_bodies(schema)
+    ]
+    out.append(("create: several fields broken", _create(every_field)))
+    out += [(f"create with API key: {a}", _create(minimal_body(schema), a)) for a in _BAD_KEYS]
+    out += [(f"list with API key: {a}", _list({}, a)) for a in _BAD_KEYS]
+    out += [
+        (f"list: {mutation}", _list(query))
+        for query, mutation in explicit_invalid_queries(contract.spec.query_parameters())
+    ]
+    return out
 
 
 def test_differential(contract: ContractSession, request: pytest.FixtureRequest) -> None:
@@ -88,6 +112,8 @@ def test_differential(contract: ContractSession, request: pytest.FixtureRequest)
         contract.ledger.examples[contract.ledger.current_check] += 1
         report.add(kind, send(contract, target), send(contract, compare))
 
+    for case in explicit_requests(contract):
+        send_to_both = example(case=case)(send_to_both)
     send_to_both()
     if contract.options.diff_json is not None:
         report.write_json(contract.options.diff_json)
