@@ -26,6 +26,12 @@ __all__ = ["options_from"]
 
 _GROUP = "freepik-mock contract"
 _PACKAGE_DIR = Path(__file__).resolve().parent
+_RECORDING_NOTES = {
+    "real": "Recorded from the real Freepik API.",
+    "fake": "Recorded from the in-process freepik-mock fake, NOT from the real Freepik API.",
+    "asgi": "Recorded from an in-process ASGI app, NOT from the real Freepik API.",
+    "url": "Recorded from a server at a URL given to --target; not necessarily the real API.",
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -94,10 +100,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _names_contract_suite(args: Sequence[str]) -> bool:
-    for arg in args:
-        if arg.startswith("-"):
-            continue
+def _names_contract_suite(paths: Sequence[str]) -> bool:
+    """Whether pytest's positional arguments name the contract suite or a part of it."""
+    for arg in paths:
         head = arg.split("::", 1)[0]
         if head == "contract_tests" or head.startswith("contract_tests."):
             return True
@@ -112,7 +117,9 @@ def _names_contract_suite(args: Sequence[str]) -> bool:
 def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
 ) -> None:
-    if _names_contract_suite(args):
+    # Runs before any conftest is read, with the command line parsed as far as known.
+    paths = getattr(early_config.known_args_namespace, "file_or_dir", None) or []
+    if _names_contract_suite(paths):
         parser.getgroup(_GROUP).addoption(
             "--target",
             dest="contract_target",
@@ -201,8 +208,10 @@ def contract_session(request: pytest.FixtureRequest) -> Iterator[ContractSession
                         source=recorded.label,
                         secrets=(recorded.api_key,),
                         check_name=lambda: ledger.current_check,
+                        note=_RECORDING_NOTES.get(recorded.kind, ""),
                     )
                 )
+        ledger.current_check = "preflight"
         _preflight(session)
         yield session
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .exchange import Exchange
+from .exchange import NO_BODY, Exchange, body_shape, shapes_agree
+from .targets import Target
 
-__all__ = ["RECORDING_FORMAT", "Recorder", "Recording", "load_recordings", "scrub"]
+__all__ = ["RECORDING_FORMAT", "Recorder", "Recording", "load_recordings", "replay", "scrub"]
 
 RECORDING_FORMAT = "freepik-mock-recording/1"
 SCRUBBED = "[scrubbed]"
@@ -98,3 +99,47 @@ def load_recordings(directory: Path) -> Iterator[Recording]:
         if data.get("format") != RECORDING_FORMAT:
             continue
         yield Recording(path, data["recorded_from"], data["request"], data["response"])
+
+
+def _task_id(body: Any) -> str | None:
+    data = body.get("data") if isinstance(body, dict) else None
+    task_id = data.get("task_id") if isinstance(data, dict) else None
+    return task_id if isinstance(task_id, str) else None
+
+
+def replay(recordings: Iterable[Recording], target: Target) -> list[str]:
+    """Send each recorded request to ``target``; report answers that differ in status or shape.
+
+    Task ids are mapped as they are created: a recorded GET of a task the recording
+    created reads the task the replay created in its place. Values (ids, statuses as
+    time passes) may differ; the status code and the body's shape may not.
+    """
+    ids: dict[str, str] = {}
+    problems = []
+    for recording in recordings:
+        request, expected = recording.request, recording.response
+        path = str(request["path"])
+        for old, new in ids.items():
+            path = path.replace(old, new)
+        raw = request.get("raw_body")
+        exchange = target.send(
+            str(request["method"]),
+            path,
+            body=request.get("body", NO_BODY),
+            query=dict(request.get("query") or {}),
+            auth=request.get("auth", "key"),
+            raw=raw.encode() if isinstance(raw, str) else None,
+        )
+        got = exchange.response_body if exchange.json_ok else "not JSON"
+        recorded = expected["body"] if expected.get("body_is_json") else "not JSON"
+        name = recording.path.name
+        if exchange.status != expected["status"]:
+            problems.append(f"{name}: status {exchange.status}, recorded {expected['status']}")
+        elif not shapes_agree(body_shape(got), body_shape(recorded)):
+            problems.append(
+                f"{name}: body shape {body_shape(got)}, recorded {body_shape(recorded)}"
+            )
+        old_id, new_id = _task_id(recorded), _task_id(got)
+        if request["method"] == "POST" and old_id and new_id:
+            ids[old_id] = new_id
+    return problems

@@ -137,8 +137,9 @@ def _numbers(schema: Mapping[str, Any], integer: bool) -> st.SearchStrategy[Any]
         allow_infinity=False,
         width=width,
     )
-    # JSON has one number type: integral values are numbers too.
-    return st.one_of(floats, _numbers(schema, integer=True).filter(lambda n: abs(n) < 2**53))
+    # JSON has one number type: integral values are numbers too (exact in the float width).
+    exact = 2**24 if width == 32 else 2**53
+    return st.one_of(floats, _numbers(schema, integer=True).filter(lambda n: abs(n) <= exact))
 
 
 def _fits_float32(*bounds: float | None) -> bool:
