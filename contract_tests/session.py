@@ -17,7 +17,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
 
-from .exchange import NO_BODY, Auth, Exchange
+from .exchange import Auth, Exchange
 from .operations import ContractSpec
 from .targets import Target
 
@@ -160,10 +160,3 @@ class ContractSession:
     def note(self, text: str) -> None:
         if text not in self.ledger.notes:
             self.ledger.notes.append(text)
-
-
-def body_or_none(exchange: Exchange) -> Any:
-    return exchange.response_body if exchange.json_ok else None
-
-
-__all__ += ["NO_BODY", "body_or_none"]

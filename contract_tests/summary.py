@@ -31,7 +31,7 @@ class CheckResult:
     name: str
     outcome: str  # passed, failed, skipped, network
     detail: str = ""
-    examples: int = 0
+    seconds: float = 0.0
 
 
 @dataclass
@@ -57,7 +57,7 @@ class SummaryCollector:
             elif report.failed:
                 detail = _last_error_line(text)
             if name not in self.results or self.results[name].outcome == "passed":
-                self.results[name] = CheckResult(name, outcome, detail)
+                self.results[name] = CheckResult(name, outcome, detail, report.duration)
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         self.stopped = str(excinfo.value)
@@ -88,6 +88,7 @@ class SummaryCollector:
                     "check": r.name,
                     "outcome": r.outcome,
                     "examples": self._examples(r.name),
+                    "seconds": round(r.seconds, 3),
                     "detail": r.detail,
                     "failure": failures[r.name].to_json() if r.name in failures else None,
                 }
