@@ -107,7 +107,7 @@ def _config_from(args: argparse.Namespace) -> MockConfig:
     overrides = {
         name: value
         for name, value in vars(args).items()
-        if name not in ("command", "contract_args") and value is not None
+        if name not in ("subcommand", "command", "contract_args") and value is not None
     }
     for name in ("api_keys", "webhook_secrets", "webhook_allow"):
         if name in overrides:
@@ -246,6 +246,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
     for add_command in _COMMANDS:
         add_command(sub)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["contract"]:
+        # argparse.REMAINDER does not capture leading options (--target ...): pass all on.
+        return _contract(argparse.Namespace(contract_args=argv[1:]))
     args = parser.parse_args(argv)
     command: Command | None = getattr(args, "command", None)
     if command is None:

@@ -1,0 +1,100 @@
+"""Differential mode: the same requests to two servers, every disagreement reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from contract_runs import run_contract, served_fake
+
+from contract_tests.differential import DifferentialReport, compare
+from contract_tests.exchange import Exchange
+
+
+def _answer(status: int, body: Any) -> Exchange:
+    return Exchange(
+        "POST",
+        "/v1/x",
+        request_body={"cfg_scale": 3},
+        status=status,
+        content_type="application/json",
+        response_body=body,
+        json_ok=True,
+    )
+
+
+FIELD = {"message": "m", "invalid_params": [{"field": "cfg_scale", "reason": "r"}]}
+
+
+def test_compare_sees_status_shape_and_fields_named() -> None:
+    assert compare(_answer(400, FIELD), _answer(400, FIELD)) == []
+    assert compare(_answer(400, FIELD), _answer(422, FIELD)) == ["status"]
+    assert compare(_answer(400, FIELD), _answer(400, {"message": "m"})) == [
+        "body shape",
+        "fields named",
+    ]
+    by_name = {"message": "m", "invalid_params": [{"name": "cfg_scale", "reason": "r"}]}
+    assert compare(_answer(400, FIELD), _answer(400, by_name)) == ["body shape"]
+    # Values never count: two task ids are different by nature.
+    a = {"data": {"task_id": "a", "status": "CREATED", "generated": []}}
+    b = {"data": {"task_id": "b", "status": "COMPLETED", "generated": ["https://x"]}}
+    assert compare(_answer(200, a), _answer(200, b)) == []
+
+
+def test_the_report_groups_disagreements_and_keeps_the_shortest_request() -> None:
+    report = DifferentialReport("A", "B")
+    long = Exchange("POST", "/v1/x", request_body={"prompt": "x" * 50}, status=400)
+    short = Exchange("POST", "/v1/x", request_body={"prompt": ""}, status=400)
+    report.add("create: wrong type: prompt", long, Exchange("POST", "/v1/x", status=200))
+    report.add("create: wrong type: prompt", short, Exchange("POST", "/v1/x", status=200))
+    report.add("list", Exchange("GET", "/v1/y", status=200), Exchange("GET", "/v1/y", status=200))
+    assert report.requests == 3
+    (only,) = report.disagreements
+    assert only.seen == 2 and only.a is short
+    table = report.table()
+    assert "create: wrong type: prompt (x2) | status" in table
+    assert json.loads(json.dumps(report.to_json()))["disagreements"][0]["a"]["status"] == 400
+
+
+def test_fake_against_a_broken_variant_reports_the_difference(tmp_path: Path) -> None:
+    diff = tmp_path / "diff.json"
+    run = run_contract(
+        tmp_path,
+        "--target", "fake",
+        "--compare", "asgi:broken_variants:undocumented_status",
+        "--examples", "10",
+        "--diff-json", str(diff),
+    )  # fmt: skip
+    assert run.code == 1, run.output
+    data = json.loads(diff.read_text())
+    assert data["a"] == "fake (in-process)"
+    kinds = {d["request_kind"]: d for d in data["disagreements"]}
+    missing = kinds["create: missing required: video_url"]
+    assert missing["differences"] == ["status"]
+    assert (missing["a"]["status"], missing["b"]["status"]) == (400, 422)
+    assert "| status" in run.output  # the table
+    assert "disagreements as JSON" in run.output
+
+
+def test_fake_against_a_served_fake_with_the_spec_example_keys(tmp_path: Path) -> None:
+    # The spec's example keys invalid_params items by "name", the API by "field": the
+    # comparison reports a body-shape difference, not a field-naming one.
+    with served_fake(
+        "--clock", "manual", "--invalid-params-key", "name", "--api-key", "contract-test-key"
+    ) as url:  # fmt: skip
+        run = run_contract(
+            tmp_path, "--target", "fake", "--compare", url, "--examples", "10",
+            "--diff-json", str(tmp_path / "diff.json"),
+        )  # fmt: skip
+    assert run.code == 1, run.output
+    data = json.loads((tmp_path / "diff.json").read_text())
+    differences = {tuple(d["differences"]) for d in data["disagreements"]}
+    assert differences == {("body shape",)}
+
+
+def test_two_identical_fakes_agree(tmp_path: Path) -> None:
+    with served_fake("--clock", "manual", "--api-key", "contract-test-key") as url:
+        run = run_contract(tmp_path, "--target", "fake", "--compare", url, "--examples", "10")
+    assert run.code == 0, run.output
+    assert "agree on every status, body shape and field named" in run.output

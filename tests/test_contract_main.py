@@ -1,0 +1,146 @@
+"""``python -m contract_tests`` / ``freepik-mock contract`` end to end, as a user runs it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from broken_variants import EXPECTED_REPORTS
+from contract_runs import CI_EXAMPLES, environment, run_contract, served_fake
+
+ALL_CHECKS = {
+    "test_valid_requests_are_accepted",
+    "test_invalid_requests_are_refused",
+    "test_every_broken_field_is_named",
+    "test_malformed_json_is_refused",
+    "test_task_lifecycle",
+    "test_unknown_task_is_a_documented_answer",
+    "test_valid_list_queries_are_answered",
+    "test_invalid_list_queries_are_refused",
+    *(f"test_{case}_key_is_refused[{op}]" for case in ("missing", "wrong")
+      for op in ("create", "get", "list")),
+}  # fmt: skip
+
+
+def test_the_in_process_fake_passes_every_check(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    run = run_contract(tmp_path, "--examples", CI_EXAMPLES, "--junit-xml", str(junit))
+    assert run.code == 0, run.output
+    assert run.report is not None
+    outcomes = {c["check"]: c["outcome"] for c in run.report["checks"]}
+    assert outcomes == dict.fromkeys(ALL_CHECKS, "passed")
+    # Each generated check ran at least --examples requests.
+    assert run.check("test_invalid_requests_are_refused")["examples"] >= int(CI_EXAMPLES)
+    assert "== contract summary: fake ==" in run.output
+    assert "14 passed" in run.output
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == "14" and suite.get("failures") == "0"
+
+
+def test_freepik_mock_contract_delegates_to_the_suite(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "contract",
+            "--examples",
+            "2",
+            "--",
+            "-k",
+            "malformed",
+        ],
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "PASS  test_malformed_json_is_refused" in completed.stdout
+
+
+def test_a_served_fake_passes_with_a_manual_clock(tmp_path: Path) -> None:
+    with served_fake("--clock", "manual", "--api-key", "contract-test-key") as url:
+        run = run_contract(tmp_path, "--target", url, "--examples", CI_EXAMPLES)
+    assert run.code == 0, run.output
+    assert run.report is not None
+    assert {c["outcome"] for c in run.report["checks"]} == {"passed"}
+    assert run.report["target"] == url
+
+
+def test_a_served_fake_passes_on_the_wall_clock_by_polling(tmp_path: Path) -> None:
+    # Any key accepted, time not movable: the wrong-key checks skip with a note, and the
+    # lifecycle waits for tasks (made quick by --time-scale) instead of moving time.
+    with served_fake("--time-scale", "0.02") as url:
+        run = run_contract(
+            tmp_path, "--target", url, "--examples", "4", "--", "-k", "lifecycle or key"
+        )
+    assert run.code == 0, run.output
+    assert run.check("test_task_lifecycle")["outcome"] == "passed"
+    assert run.check("test_wrong_key_is_refused[get]")["outcome"] == "skipped"
+    assert run.report is not None
+    assert any("accepts any API key" in note for note in run.report["notes"])
+
+
+@pytest.mark.parametrize("variant", sorted(EXPECTED_REPORTS))
+def test_each_broken_variant_is_reported(tmp_path: Path, variant: str) -> None:
+    check, phrase = EXPECTED_REPORTS[variant]
+    run = run_contract(tmp_path, "--target", f"asgi:broken_variants:{variant}", "--examples", "5")
+    assert run.code == 1, run.output
+    failure = run.check(check)["failure"]
+    assert failure is not None, run.output
+    assert phrase in " ".join(failure["problems"]), failure
+    # The summary shows the failing check with its minimal request.
+    assert f"FAIL  {check}" in run.output
+    assert "request:  " in run.output
+
+
+def test_real_target_without_a_key_exits_2_with_a_clear_message(tmp_path: Path) -> None:
+    run = run_contract(tmp_path, "--target", "real")
+    assert run.code == 2
+    assert "FREEPIK_API_KEY" in run.output
+    assert run.report is None  # nothing was run
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_an_unreachable_url_is_a_network_failure_not_a_contract_failure(tmp_path: Path) -> None:
+    run = run_contract(tmp_path, "--target", f"http://127.0.0.1:{_closed_port()}")
+    assert run.code == 6, run.output
+    assert "network failure" in run.output
+    assert "not a contract failure" in run.output
+
+
+def test_the_real_target_reports_a_network_failure_as_such(tmp_path: Path) -> None:
+    # The real API's address is replaced by a closed loopback port: no traffic leaves.
+    env = environment(
+        FREEPIK_API_KEY="not-a-real-key",
+        FREEPIK_CONTRACT_REAL_URL=f"http://127.0.0.1:{_closed_port()}",
+    )
+    run = run_contract(tmp_path, "--target", "real", env=env)
+    assert run.code == 6, run.output
+    assert "network failure" in run.output
+    assert "not-a-real-key" not in run.output
+
+
+def test_pytest_pyargs_with_target_runs_the_suite(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pyargs",
+         "contract_tests", "--target", "fake", "--contract-examples", "3", "-k", "auth or tasks"],
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "9 passed" in completed.stdout
