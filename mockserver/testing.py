@@ -51,7 +51,7 @@ MOCK_PREFIX = "/_mock/"
 _async_client: ContextVar[bool] = ContextVar("freepik_mock_async_client", default=False)
 
 
-def build_config(
+def _build_config(
     config: MockConfig | None = None, settings: Mapping[str, Any] | None = None
 ) -> MockConfig:
     """``config`` (default: a manual clock) with ``settings`` applied; lists become tuples."""
@@ -61,7 +61,8 @@ def build_config(
     if unknown:
         raise TypeError(
             f"unknown freepik_mock setting(s) {', '.join(unknown)}; "
-            f"MockConfig fields are: {', '.join(sorted(names))}"
+            f"MockConfig fields are: {', '.join(sorted(names))} (the in-process fake "
+            "also takes base_url, webhook_app, passthrough_unmatched)"
         )
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
     return (config or MockConfig(clock="manual")).replace(**values)
@@ -226,7 +227,7 @@ class FreepikMock(MockControl):
         passthrough_unmatched: bool = False,
         **settings: Any,
     ) -> None:
-        config = build_config(config, settings)
+        config = _build_config(config, settings)
         self._webhooks: _WebhookTransport | None = None
         if config.webhook_transport is None:
             self._webhooks = _WebhookTransport(
@@ -320,7 +321,7 @@ class FreepikMockServer(MockControl):
     background thread, for any client. ``settings`` as for :class:`FreepikMock`."""
 
     def __init__(self, config: MockConfig | None = None, **settings: Any) -> None:
-        config = build_config(config, settings).replace(host="127.0.0.1", port=0)
+        config = _build_config(config, settings).replace(host="127.0.0.1", port=0)
         self.config = config
         self.app = create_app(config)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

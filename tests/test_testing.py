@@ -262,6 +262,22 @@ def test_a_webhook_handler_can_call_the_api_with_an_async_client(fake: FreepikMo
     assert [entry["outcome"] for entry in fake.webhooks(task_id)] == ["delivered"] * 2
 
 
+def test_a_sync_call_from_an_async_webhook_handler_is_refused_clearly(
+    fake: FreepikMock,
+) -> None:
+    async def receive(request: Request) -> Response:
+        task_id = json.loads(await request.body())["task_id"]
+        httpx.get(task_url(task_id), headers=KEY)  # would block the loop it runs in
+        return Response()
+
+    fake.deliver_webhooks_to(Starlette(routes=[Route("/hook", receive, methods=["POST"])]))
+    body = {**BODY, "webhook_url": "https://myapp.example/hook"}
+    task_id = httpx.post(CREATE, json=body, headers=KEY).json()["data"]["task_id"]
+    fake.set_status(task_id, "IN_PROGRESS")
+
+    assert "use an async client there" in fake.webhooks(task_id)[0]["error"]
+
+
 def test_webhooks_to_other_hosts_are_refused_without_an_app(fake: FreepikMock) -> None:
     body = {**BODY, "webhook_url": "https://myapp.example/hook"}
     task_id = httpx.post(CREATE, json=body, headers=KEY).json()["data"]["task_id"]
