@@ -2,12 +2,25 @@
 
 The public surface is small: build an app with :func:`create_app` and a
 :class:`MockConfig`, and check webhooks in your own tests with :func:`verify`.
+Test your own app against the fake with :class:`FreepikMock` (in-process, for httpx)
+or :class:`FreepikMockServer` (a live server); the pytest plugin gives both as fixtures.
 """
 
 from .app import create_app
 from .config import MockConfig
+from .control import MockControlError
+from .testing import FreepikMock, FreepikMockServer
 from .webhooks import WebhookVerificationError, verify
 
-__all__ = ["MockConfig", "WebhookVerificationError", "__version__", "create_app", "verify"]
+__all__ = [
+    "FreepikMock",
+    "FreepikMockServer",
+    "MockConfig",
+    "MockControlError",
+    "WebhookVerificationError",
+    "__version__",
+    "create_app",
+    "verify",
+]
 
 __version__ = "0.1.0"

@@ -1,0 +1,162 @@
+"""A typed client for the fake's control API under ``/_mock``.
+
+:class:`MockControl` moves the clock, decides how tasks end, adds faults and reads the
+webhook log and the request journal, all over HTTP, so it works the same against an
+in-process app and a live server (``freepik-mock serve``). The test handles in
+:mod:`mockserver.testing` are ``MockControl``\\ s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from .admin import ADMIN_TOKEN_HEADER
+
+__all__ = ["MockControl", "MockControlError"]
+
+
+class MockControlError(Exception):
+    """The control API refused an operation (unknown task, illegal transition, ...)."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(f"{status_code}: {message}")
+        self.status_code = status_code
+        self.message = message
+
+
+class MockControl:
+    """Operations of the control API, sent through ``http`` (its base URL is the fake's)."""
+
+    def __init__(self, http: httpx.Client, *, admin_token: str | None = None) -> None:
+        self._http = http
+        if admin_token is not None:
+            self._http.headers[ADMIN_TOKEN_HEADER] = admin_token
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, "/_mock" + path, **kwargs)
+        if response.is_error:
+            try:
+                message = str(response.json().get("message", response.text))
+            except ValueError:
+                message = response.text
+            raise MockControlError(response.status_code, message)
+        return response.json()
+
+    # Time
+
+    @property
+    def now(self) -> float:
+        """The fake's clock, Unix seconds."""
+        return float(self._call("GET", "/clock")["now"])
+
+    def advance(self, seconds: float, *, drain: bool = True) -> float:
+        """Move the manual clock forward, apply every transition that came due, and
+        (with ``drain``) wait for the webhooks that caused; return the new time.
+
+        Use it as the ``sleep`` of a polling client: its waits then cost no time.
+        """
+        now = float(self._call("POST", "/clock/advance", json={"seconds": seconds})["now"])
+        if drain:
+            self.drain_webhooks()
+        return now
+
+    # Tasks
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Every task with its full record (status, outcome, request, webhook URL, ...)."""
+        data: list[dict[str, Any]] = self._call("GET", "/tasks")["data"]
+        return data
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self._call("GET", f"/tasks/{task_id}")["data"]
+        return data
+
+    def set_status(
+        self, task_id: str, status: str, *, reason: str | None = None, drain: bool = True
+    ) -> dict[str, Any]:
+        """Move a task forward to ``status`` now (IN_PROGRESS, COMPLETED or FAILED)."""
+        body: dict[str, Any] = {"status": status}
+        if reason is not None:
+            body["reason"] = reason
+        data: dict[str, Any] = self._call("POST", f"/tasks/{task_id}/status", json=body)["data"]
+        if drain:
+            self.drain_webhooks()
+        return data
+
+    def complete(self, task_id: str, *, drain: bool = True) -> dict[str, Any]:
+        """Finish a task now with its result."""
+        return self.set_status(task_id, "COMPLETED", drain=drain)
+
+    def fail(
+        self, task_id: str, reason: str | None = None, *, drain: bool = True
+    ) -> dict[str, Any]:
+        """Fail a task now; ``reason`` goes to the journal (the API itself sends none)."""
+        return self.set_status(task_id, "FAILED", reason=reason, drain=drain)
+
+    # Faults
+
+    def add_fault(
+        self,
+        *,
+        status: int | None = None,
+        method: str = "*",
+        path: str = "*",
+        times: int | None = 1,
+        delay_ms: int = 0,
+        drop: bool = False,
+    ) -> dict[str, Any]:
+        """Make the next ``times`` API requests matching ``method`` and the ``path`` glob
+        answer ``status`` (in the API's error shape), wait ``delay_ms``, or lose their
+        connection (``drop``). ``times=None`` keeps the fault until cleared."""
+        body = {
+            "status": status,
+            "method": method,
+            "path": path,
+            "times": times,
+            "delay_ms": delay_ms,
+            "drop": drop,
+        }
+        data: dict[str, Any] = self._call("POST", "/faults", json=body)["data"]
+        return data
+
+    def faults(self) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = self._call("GET", "/faults")["data"]
+        return data
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    # Webhooks and the journal
+
+    def webhooks(self, task_id: str | None = None) -> list[dict[str, Any]]:
+        """The webhook delivery log: one entry per attempt, oldest first."""
+        params = {"task_id": task_id} if task_id is not None else None
+        data: list[dict[str, Any]] = self._call("GET", "/webhooks", params=params)["data"]
+        return data
+
+    def drain_webhooks(self) -> int:
+        """Wait until no delivery attempt is in flight; return how many deliveries are
+        still pending (retries wait for the clock)."""
+        result = self._call("POST", "/webhooks/drain")
+        if not result["drained"]:
+            raise MockControlError(504, "webhook deliveries still in flight after 10 s")
+        return int(result["pending"])
+
+    def journal(
+        self, kind: str | None = "request", limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """What clients sent and what the fake answered, oldest first (API keys are
+        never recorded). ``kind="transition"`` lists status changes; ``None`` both."""
+        params: dict[str, Any] = {}
+        if kind is not None:
+            params["kind"] = kind
+        if limit is not None:
+            params["limit"] = limit
+        data: list[dict[str, Any]] = self._call("GET", "/requests", params=params)["data"]
+        return data
+
+    def reset(self) -> None:
+        """Forget tasks, faults, deliveries and the journal."""
+        self._call("POST", "/reset")

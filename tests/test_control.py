@@ -1,0 +1,96 @@
+"""MockControl: the control API as a typed client, and its errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from mockserver import FreepikMock, MockControlError
+
+CREATE = "https://api.freepik.com/v1/ai/reference-to-video/kling-v3-omni-std"
+KEY = {"x-freepik-api-key": "test-key"}
+BODY = {"video_url": "https://example.com/reference.mp4"}
+
+
+@pytest.fixture
+def fake() -> Iterator[FreepikMock]:
+    with FreepikMock() as mock:
+        yield mock
+
+
+def create(fake: FreepikMock) -> str:
+    task_id: str = httpx.post(CREATE, json=BODY, headers=KEY).json()["data"]["task_id"]
+    return task_id
+
+
+def test_fail_records_its_reason_in_the_journal(fake: FreepikMock) -> None:
+    task_id = create(fake)
+
+    task = fake.fail(task_id, reason="reference video too short")
+
+    assert task["status"] == "FAILED"
+    assert task["generated"] == []
+    moves = fake.journal("transition")
+    assert [(t["from"], t["status"]) for t in moves] == [
+        ("CREATED", "IN_PROGRESS"),
+        ("IN_PROGRESS", "FAILED"),
+    ]
+    assert moves[-1]["reason"] == "reference video too short"
+
+
+def test_refusals_raise_with_the_status_and_message(fake: FreepikMock) -> None:
+    task_id = create(fake)
+    fake.complete(task_id)
+
+    with pytest.raises(MockControlError) as backwards:
+        fake.set_status(task_id, "IN_PROGRESS")
+    with pytest.raises(MockControlError) as unknown:
+        fake.task("no-such-task")
+
+    assert backwards.value.status_code == 409
+    assert "COMPLETED" in backwards.value.message
+    assert unknown.value.status_code == 404
+
+
+def test_advance_needs_a_manual_clock() -> None:
+    with FreepikMock(clock="system") as fake, pytest.raises(MockControlError) as refused:
+        fake.advance(1)
+    assert refused.value.status_code == 409
+
+
+def test_faults_are_listed_used_up_and_cleared(fake: FreepikMock) -> None:
+    once = fake.add_fault(method="POST", status=500)
+    fake.add_fault(method="GET", status=503, times=None)
+    listed = [(f["id"], f["status"]) for f in fake.faults()]
+
+    assert httpx.post(CREATE, json=BODY, headers=KEY).status_code == 500
+    after_one_use = [f["status"] for f in fake.faults()]
+    fake.clear_faults()
+
+    assert listed == [(once["id"], 500), (once["id"] + 1, 503)]
+    assert after_one_use == [503]
+    assert fake.faults() == []
+
+
+def test_the_journal_keeps_no_api_key(fake: FreepikMock) -> None:
+    create(fake)
+    entry = fake.journal(limit=1)[0]
+    assert entry["api_key"] == "sent"
+    assert "test-key" not in str(fake.journal(kind=None))
+
+
+def test_reset_forgets_everything(fake: FreepikMock) -> None:
+    create(fake)
+    fake.add_fault(status=500, times=None)
+    fake.reset()
+    assert (fake.tasks(), fake.faults(), fake.journal(kind=None)) == ([], [], [])
+
+
+def test_an_admin_token_is_sent_by_the_handle() -> None:
+    with FreepikMock(admin_token="t0ken") as fake:
+        create(fake)
+        outsider = httpx.get("https://api.freepik.com/_mock/tasks")
+        assert len(fake.tasks()) == 1
+    assert outsider.status_code == 401

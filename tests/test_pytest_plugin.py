@@ -1,0 +1,249 @@
+"""The pytest plugin, as a user's test suite meets it (run through pytester)."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mockserver import FreepikMock
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+HEADER = '''
+import httpx
+import pytest
+
+CREATE = "https://api.freepik.com/v1/ai/reference-to-video/kling-v3-omni-std"
+KEY = {"x-freepik-api-key": "test-key"}
+BODY = {"video_url": "https://example.com/reference.mp4"}
+
+
+def create():
+    return httpx.post(CREATE, json=BODY, headers=KEY).json()["data"]["task_id"]
+'''
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    # Hypothesis's plugin re-imports hypothesis in every in-process run (about 1 s).
+    return pytester.runpytest("-p", "no:hypothesispytest", *args)
+
+
+def test_the_fixtures_come_with_the_package(pytester: pytest.Pytester) -> None:
+    # No conftest, no -p: the pytest11 entry point loads the plugin.
+    pytester.makepyfile(
+        HEADER
+        + """
+def test_it(freepik_mock, freepik_mock_server):
+    assert freepik_mock.task(create())["status"] == "CREATED"
+    assert freepik_mock_server.base_url.startswith("http://127.0.0.1:")
+"""
+    )
+    run(pytester, "--strict-markers").assert_outcomes(passed=1)
+
+
+def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.freepik_mock(**settings):*"])
+
+
+def test_fixtures_are_what_they_say(freepik_mock: FreepikMock) -> None:
+    assert isinstance(freepik_mock, FreepikMock)
+    assert freepik_mock.config.clock == "manual"
+    created = httpx.post(
+        "https://api.freepik.com/v1/ai/reference-to-video/kling-v3-omni-std",
+        json={"video_url": "https://example.com/v.mp4"},
+        headers={"x-freepik-api-key": "k"},
+    )
+    assert created.json()["data"]["status"] == "CREATED"
+
+
+def test_the_server_fixture_serves_on_loopback_until_teardown(
+    pytester: pytest.Pytester,
+) -> None:
+    port_file = pytester.path / "port"
+    pytester.makepyfile(
+        f"""
+import requests
+
+def test_it(freepik_mock_server):
+    port = freepik_mock_server.base_url.rsplit(":", 1)[1]
+    open({str(port_file)!r}, "w").write(port)
+    health = requests.get(freepik_mock_server.base_url + "/_mock/health", timeout=10)
+    assert health.json() == {{"status": "ok"}}
+"""
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", int(port_file.read_text())), timeout=5).close()
+
+
+def test_settings_come_from_the_marker_closest_first(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        HEADER
+        + """
+pytestmark = pytest.mark.freepik_mock(api_keys=["module-key"], complete_after=60)
+
+
+def test_module_marker(freepik_mock):
+    assert freepik_mock.config.complete_after == 60
+    wrong = httpx.post(CREATE, json=BODY, headers=KEY)
+    assert wrong.json() == {"message": "Invalid API key"}
+
+
+@pytest.mark.freepik_mock(api_keys=["test-key"])
+def test_function_marker_wins(freepik_mock, freepik_mock_server):
+    assert freepik_mock.task(create())["status"] == "CREATED"
+    assert freepik_mock.config.complete_after == 60
+    assert freepik_mock_server.config.api_keys == ("test-key",)
+"""
+    )
+    run(pytester).assert_outcomes(passed=2)
+
+
+def test_settings_come_from_indirect_parametrization(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        HEADER
+        + """
+@pytest.mark.parametrize(
+    "freepik_mock", [{"failure_rate": 1.0}, {"failure_rate": 0.0}], indirect=True
+)
+def test_outcome(freepik_mock):
+    task_id = create()
+    freepik_mock.advance(3)
+    expected = "FAILED" if freepik_mock.config.failure_rate else "COMPLETED"
+    assert freepik_mock.task(task_id)["status"] == expected
+"""
+    )
+    run(pytester).assert_outcomes(passed=2)
+
+
+def test_bad_settings_are_reported_at_setup(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+import pytest
+
+@pytest.mark.freepik_mock(api_key="singular")
+def test_typo(freepik_mock):
+    pass
+
+@pytest.mark.parametrize("freepik_mock", ["not-a-dict"], indirect=True)
+def test_not_a_dict(freepik_mock):
+    pass
+"""
+    )
+    result = run(pytester)
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*unknown freepik_mock setting(s) api_key*"])
+    result.stdout.fnmatch_lines(["*parametrize freepik_mock with dicts of settings*"])
+
+
+def test_nothing_leaks_from_one_test_to_the_next(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        HEADER
+        + """
+def test_first(freepik_mock):
+    create()
+    freepik_mock.add_fault(status=500, times=None)
+    freepik_mock.advance(100)
+
+
+def test_second(freepik_mock):
+    assert freepik_mock.tasks() == []
+    assert freepik_mock.faults() == []
+    assert freepik_mock.journal(kind=None) == []
+    assert freepik_mock.webhooks() == []
+    assert freepik_mock.task(create())["status"] == "CREATED"
+"""
+    )
+    run(pytester).assert_outcomes(passed=2)
+
+
+def test_the_users_respx_routes_and_assertions_still_work(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        HEADER
+        + """
+import respx
+
+
+def test_own_route_beside_the_fake(freepik_mock, respx_mock):
+    respx_mock.get("https://example.com/thing").respond(json={"mine": True})
+    assert freepik_mock.task(create())["status"] == "CREATED"
+    assert httpx.get("https://example.com/thing").json() == {"mine": True}
+
+
+def test_fake_beside_an_outer_router(respx_mock, freepik_mock):
+    respx_mock.get("https://example.com/thing").respond(204)
+    assert httpx.get("https://example.com/thing").status_code == 204
+    assert freepik_mock.task(create())["status"] == "CREATED"
+
+
+def test_uncalled_route_still_fails(freepik_mock):
+    with respx.mock(assert_all_called=True) as own:
+        own.get("https://example.com/never")
+        create()
+"""
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*test_uncalled_route_still_fails*", "*not called*"])
+
+
+def test_other_hosts_fail_unless_passthrough_is_asked(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+import httpx
+import pytest
+
+
+def test_fails(freepik_mock):
+    with pytest.raises(AssertionError, match="https://example.com/"):
+        httpx.get("https://example.com/")
+
+
+@pytest.mark.freepik_mock(passthrough_unmatched=True)
+def test_passes(freepik_mock, freepik_mock_server):
+    # 0.0.0.0 reaches the local server without counting as loopback.
+    url = freepik_mock_server.base_url.replace("127.0.0.1", "0.0.0.0")
+    assert httpx.get(url + "/_mock/health").json() == {"status": "ok"}
+"""
+    )
+    run(pytester).assert_outcomes(passed=2)
+
+
+# The README's "Testing your app" section is the example, and its snippets run.
+
+
+def _readme_blocks() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Testing your app\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+
+
+def test_the_readme_shows_the_example_test_file_verbatim() -> None:
+    example_tests = (EXAMPLES / "tests" / "test_kling_client.py").read_text()
+    assert example_tests in _readme_blocks()
+
+
+def test_the_readme_quotes_the_example_app_verbatim() -> None:
+    app_sources = [path.read_text() for path in (EXAMPLES / "kling_client").glob("*.py")]
+    quotes = [block for block in _readme_blocks() if not block.startswith("import")]
+    assert quotes
+    for quote in quotes:
+        assert any(quote in source for source in app_sources), quote
+
+
+def test_the_readme_snippets_pass(pytester: pytest.Pytester) -> None:
+    example_tests = (EXAMPLES / "tests" / "test_kling_client.py").read_text()
+    snippets = [b for b in _readme_blocks() if b.startswith("import") and b != example_tests]
+    assert len(snippets) == 2
+    pytester.makepyfile(**{f"test_snippet_{i}": code for i, code in enumerate(snippets)})
+    run(pytester).assert_outcomes(passed=3)
+
