@@ -134,6 +134,8 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"freepik-mock: cannot bind {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 2
+    # Listen before announcing the URL, so a client that reads it can connect at once.
+    sock.listen(2048)
     port = sock.getsockname()[1]
     host = f"[{config.host}]" if family == socket.AF_INET6 else config.host
     print(f"freepik-mock serving on http://{host}:{port}", flush=True)
