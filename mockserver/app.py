@@ -23,6 +23,7 @@ from .errors import ApiError, json_response, message_for_status
 from .faults import FaultMiddleware, FaultRegistry, RateLimiter
 from .journal import Journal, JournalMiddleware
 from .lifecycle import Lifecycle
+from .limits import LimitsMiddleware
 from .spec import Spec, load_spec
 from .tasks import InMemoryTaskStore, Task, TaskStore
 from .validation import OperationValidator, format_checker
@@ -152,6 +153,11 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
         routes=routes,
         middleware=[
             Middleware(JournalMiddleware, journal=runtime.journal, secret_headers=secret_headers),
+            Middleware(
+                LimitsMiddleware,
+                max_body_bytes=config.max_body_bytes,
+                body_timeout=config.body_timeout,
+            ),
             Middleware(
                 FaultMiddleware,
                 faults=runtime.faults,

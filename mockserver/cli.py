@@ -100,6 +100,14 @@ def _add_serve(sub: Any) -> None:
         help="turn the /_mock control API off",
     )
     add("--access-log", action="store_true", default=None, help="log every request (slower)")
+    add("--max-body-bytes", type=int, help="answer 413 to larger request bodies (1048576)")
+    add(
+        "--body-timeout",
+        type=float,
+        help="answer 408 when a request body takes longer than this many seconds (30)",
+    )
+    add("--keep-alive-timeout", type=float, help="close idle connections after this (5 s)")
+    add("--max-header-bytes", type=int, help="largest request head accepted (16384)")
     parser.set_defaults(command=_serve)
 
 
@@ -146,6 +154,8 @@ def _serve(args: argparse.Namespace) -> int:
             access_log=config.access_log,
             lifespan="on",
             timeout_graceful_shutdown=5,
+            timeout_keep_alive=config.keep_alive_timeout,  # type: ignore[arg-type]
+            h11_max_incomplete_event_size=config.max_header_bytes,
         )
     )
     with contextlib.suppress(KeyboardInterrupt):
