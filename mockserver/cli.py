@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -158,6 +159,10 @@ def _serve(args: argparse.Namespace) -> int:
             h11_max_incomplete_event_size=config.max_header_bytes,
         )
     )
+    # uvicorn re-raises the signal it stopped on once shutdown is done. SIGTERM is how CI
+    # and process managers ask for a normal stop, so after the graceful shutdown (in-flight
+    # requests finished, state flushed) it must not kill the process: exit 0 instead.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
     print("freepik-mock stopped", flush=True)
