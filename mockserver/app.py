@@ -24,6 +24,7 @@ from .faults import FaultMiddleware, FaultRegistry, RateLimiter
 from .journal import Journal, JournalMiddleware
 from .lifecycle import Lifecycle
 from .limits import LimitsMiddleware
+from .persistence import StateFile
 from .spec import Spec, load_spec
 from .tasks import InMemoryTaskStore, Task, TaskStore
 from .validation import OperationValidator, format_checker
@@ -43,6 +44,9 @@ class MockRuntime:
         self.config = config
         self.spec = spec
         self.api_keys = tuple(key.encode() for key in config.api_keys)
+        self.state_file = StateFile(config.state) if config.state is not None else None
+        if store is None and self.state_file is not None:
+            store = self.state_file.tasks
         checker = format_checker()
         self.validators = {op.operation_id: OperationValidator(op, checker) for op in spec}
         self.clock = make_clock(config.clock)
@@ -74,11 +78,13 @@ class MockRuntime:
             log_size=config.webhook_log_size,
             transport=config.webhook_transport,
             on_schedule=self._wake,
+            outbox=self.state_file.outbox if self.state_file is not None else None,
         )
         self.lifecycle.subscribe(self.journal.on_transition)
         self.lifecycle.subscribe(self.webhooks.on_transition)
         self.timers = TimerLoop(self.clock, [self.lifecycle, self.webhooks])
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._restore()
 
     def __repr__(self) -> str:
         return f"MockRuntime(config={self.config!r}, tasks={len(self.store)})"
@@ -86,6 +92,13 @@ class MockRuntime:
     @staticmethod
     def _result_urls(task: Task) -> tuple[str, ...]:
         return (f"{task.base_url}/_mock/media/{task.task_id}.mp4",)
+
+    def _restore(self) -> None:
+        """Re-arm what a store already holds: unfinished tasks and pending webhooks."""
+        for task in self.store.all():
+            self.lifecycle.restore(task)
+        if self.state_file is not None:
+            self.webhooks.restore(self.state_file.outbox.pending())
 
     def _wake(self, due: float) -> None:
         self.timers.wake(due)
@@ -102,6 +115,9 @@ class MockRuntime:
         await self.timers.stop()
         await self.webhooks.aclose()
         self._loop = None
+        if self.state_file is not None:
+            self.state_file.close()
+            self.state_file = None
 
     def reset(self) -> None:
         """Forget tasks, faults, deliveries and the journal."""

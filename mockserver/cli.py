@@ -109,6 +109,12 @@ def _add_serve(sub: Any) -> None:
     )
     add("--keep-alive-timeout", type=float, help="close idle connections after this (5 s)")
     add("--max-header-bytes", type=int, help="largest request head accepted (16384)")
+    add(
+        "--state",
+        metavar="PATH",
+        help="keep tasks and pending webhooks in this SQLite file across restarts "
+        "(default: in memory only)",
+    )
     parser.set_defaults(command=_serve)
 
 

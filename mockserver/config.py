@@ -68,6 +68,8 @@ class MockConfig:
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     keep_alive_timeout: float = 5.0
     max_header_bytes: int = 16 * 1024
+    # A SQLite file keeping tasks and pending webhooks across restarts; None: memory only.
+    state: Path | None = None
 
     def __post_init__(self) -> None:
         if self.time_scale <= 0:
