@@ -28,7 +28,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -132,9 +131,10 @@ def verify(
 
 
 def is_loopback_host(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
-        ".localhost"
-    ):
+    """Whether ``host`` is loopback as written: a 127.0.0.0/8 or ::1 literal, or
+    ``localhost``. Other names are not resolved to find out (what a name resolves to can
+    change between this check and the connection), so they need --webhook-allow."""
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -305,10 +305,14 @@ class WebhookDispatcher:
         running.add_done_callback(self._running.discard)
 
     def _refusal(self, url: str) -> str | None:
-        parts = urlsplit(url)
+        # Parsed by the client that sends, so the host checked is the host connected to.
+        try:
+            parts = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            return f"the URL is not valid ({exc})"
         if parts.scheme not in ("http", "https"):
             return f"scheme {parts.scheme!r} is not http or https"
-        host = (parts.hostname or "").lower()
+        host = parts.host.lower()
         if not host:
             return "the URL has no host"
         if self._allow_any or host in self._allowed or is_loopback_host(host):
