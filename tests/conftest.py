@@ -102,6 +102,7 @@ class Receiver:
     status: int = 200
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     attempts: int = 0
+    paths: list[str] = field(default_factory=list)
     condition: threading.Condition = field(default_factory=threading.Condition)
     redirect_to: str | None = None
 
@@ -124,6 +125,7 @@ def receiver() -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             with state.condition:
                 state.attempts += 1
+                state.paths.append(self.path)
                 status = state.status
                 if 200 <= status < 300:
                     state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
