@@ -54,15 +54,26 @@ class ServedFake:
 
 
 @contextlib.contextmanager
-def serve_fake(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[ServedFake]:
+def serve_fake(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[ServedFake]:
     """Start ``freepik-mock serve --port 0 ARGS`` on 127.0.0.1; stop it afterwards."""
     log_path = tmp_path / f"serve-{os.urandom(4).hex()}.log"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("FREEPIK_MOCK_")}
     environ.update(env or {})
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mockserver", "serve", "--host", "127.0.0.1", "--port", "0",
-             *args],
+            [
+                sys.executable,
+                "-m",
+                "mockserver",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                *args,
+            ],
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,

@@ -93,9 +93,9 @@ def test_state_file_refuses_a_foreign_file(tmp_path: Path) -> None:
 def test_serve_refuses_a_state_file_in_use(tmp_path: Path) -> None:
     state = tmp_path / "state.db"
     with serve_fake(tmp_path, "--state", str(state)) as fake:
-        with pytest.raises(RuntimeError, match="in use by another freepik-mock server"):
-            with serve_fake(tmp_path, "--state", str(state)):
-                pass
+        refused = pytest.raises(RuntimeError, match="in use by another freepik-mock server")
+        with refused, serve_fake(tmp_path, "--state", str(state)):
+            pass
         assert fake.stop() == 0
 
 

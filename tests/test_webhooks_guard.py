@@ -74,7 +74,7 @@ def test_webhook_allow_lets_a_named_host_through() -> None:
     config = MockConfig(
         webhook_transport=httpx.MockTransport(recorder), webhook_allow=("Hooks.Example.com",)
     )
-    task, log = asyncio.run(_run(config, "https://hooks.example.com/freepik"))
+    _task, log = asyncio.run(_run(config, "https://hooks.example.com/freepik"))
     assert recorder.urls == ["https://hooks.example.com/freepik"] * 2
     assert [entry["outcome"] for entry in log] == ["delivered", "delivered"]
 
@@ -82,15 +82,15 @@ def test_webhook_allow_lets_a_named_host_through() -> None:
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/hook", "http://localhost:9/hook"])
 def test_loopback_is_allowed_by_default(url: str) -> None:
     recorder = Recorder()
-    task, log = asyncio.run(_run(MockConfig(webhook_transport=httpx.MockTransport(recorder)), url))
+    _task, _log = asyncio.run(
+        _run(MockConfig(webhook_transport=httpx.MockTransport(recorder)), url)
+    )
     assert recorder.urls == [url, url]
 
 
 def test_redirect_is_not_followed() -> None:
     recorder = Recorder(status=307, location="http://127.0.0.1:9/elsewhere")
-    config = MockConfig(
-        webhook_transport=httpx.MockTransport(recorder), webhook_retry_delays=()
-    )
+    config = MockConfig(webhook_transport=httpx.MockTransport(recorder), webhook_retry_delays=())
     task, log = asyncio.run(_run(config, "http://127.0.0.1:9/hook"))
     assert "http://127.0.0.1:9/elsewhere" not in recorder.urls
     assert recorder.urls == ["http://127.0.0.1:9/hook"] * 2
@@ -103,7 +103,7 @@ def test_redirect_is_not_followed() -> None:
 def test_redirect_is_not_followed_by_a_real_receiver(receiver: Any) -> None:
     receiver.status = 302
     receiver.redirect_to = receiver.url + "/followed"
-    task, log = asyncio.run(_run(MockConfig(webhook_retry_delays=()), receiver.url))
+    _task, log = asyncio.run(_run(MockConfig(webhook_retry_delays=()), receiver.url))
     assert receiver.paths == ["/hook", "/hook"]  # one per webhook, none to the Location
     assert [e["error"] for e in log] == ["HTTP 302", "HTTP 302"]
 
