@@ -157,7 +157,7 @@ def _serve(args: argparse.Namespace) -> int:
     server = uvicorn.Server(
         uvicorn.Config(
             app,
-            log_level="warning",
+            log_level="info" if config.access_log else "warning",  # access lines are INFO
             access_log=config.access_log,
             lifespan="on",
             timeout_graceful_shutdown=5,
