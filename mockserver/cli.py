@@ -153,7 +153,6 @@ def _serve(args: argparse.Namespace) -> int:
     sock.listen(2048)
     port = sock.getsockname()[1]
     host = f"[{config.host}]" if family == socket.AF_INET6 else config.host
-    print(f"freepik-mock serving on http://{host}:{port}", flush=True)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -165,10 +164,17 @@ def _serve(args: argparse.Namespace) -> int:
             h11_max_incomplete_event_size=config.max_header_bytes,
         )
     )
-    # uvicorn re-raises the signal it stopped on once shutdown is done. SIGTERM is how CI
-    # and process managers ask for a normal stop, so after the graceful shutdown (in-flight
-    # requests finished, state flushed) it must not kill the process: exit 0 instead.
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+
+    def stop(signum: int, frame: object) -> None:
+        server.should_exit = True
+
+    # SIGTERM/SIGINT is a normal stop: graceful (in-flight requests finish, state is
+    # flushed), then exit 0. This handler covers a signal that comes before uvicorn
+    # installs its own, and the one uvicorn re-raises after shutting down (which would
+    # otherwise kill the process with -15).
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"freepik-mock serving on http://{host}:{port}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
     print("freepik-mock stopped", flush=True)
