@@ -34,6 +34,7 @@ class ServedFake:
     process: subprocess.Popen[str]
     url: str
     log_path: Path
+    reader: threading.Thread
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, trust_env=False, **kwargs)
@@ -51,6 +52,8 @@ class ServedFake:
             self.process.kill()
             self.process.wait()
             raise
+        finally:
+            self.reader.join(5)  # everything it printed is in the log file
 
 
 @contextlib.contextmanager
@@ -79,7 +82,6 @@ def serve_fake(
             text=True,
             env=environ,
         )
-    served: ServedFake | None = None
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
@@ -88,11 +90,11 @@ def serve_fake(
             raise RuntimeError(f"freepik-mock serve did not start: {first}{log_path.read_text()}")
         url = first.rsplit(" ", 1)[-1].strip()
         # The rest of stdout goes to the log file too, read by a thread so it never blocks.
-        threading.Thread(target=_copy, args=(process.stdout, log_path), daemon=True).start()
         with log_path.open("a") as log:
             log.write(first)
-        served = ServedFake(process, url, log_path)
-        yield served
+        reader = threading.Thread(target=_copy, args=(process.stdout, log_path), daemon=True)
+        reader.start()
+        yield ServedFake(process, url, log_path, reader)
     finally:
         if process.poll() is None:
             process.kill()

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import CREATE_PATH, LIST_PATH, VALID_BODY, Receiver, ServedFake, serve_fake
+from conftest import CREATE_PATH, LIST_PATH, VALID_BODY, Receiver, serve_fake
 
 from mockserver import MockConfig, create_app
 from mockserver.persistence import StateFile, StateFileError
@@ -211,36 +211,3 @@ def _list_all(client: httpx.Client) -> dict[str, str]:
             return found
         found.update({item["task_id"]: item["status"] for item in items})
         page += 1
-
-
-def test_sigterm_finishes_in_flight_request_and_flushes_state(tmp_path: Path) -> None:
-    state = tmp_path / "state.db"
-    with serve_fake(tmp_path, "--state", str(state)) as fake:
-        with fake.client() as client:
-            client.post("/_mock/faults", json={"path": "/v1/*", "delay_ms": 1500, "times": 1})
-        result: list[httpx.Response] = []
-
-        async def create() -> None:
-            async with httpx.AsyncClient(base_url=fake.url, trust_env=False) as slow:
-                result.append(await slow.post(CREATE_PATH, json=VALID_BODY, headers=KEY))
-
-        import threading
-
-        thread = threading.Thread(target=asyncio.run, args=(create(),))
-        thread.start()
-        with fake.client() as client:  # the fault is used up once the request is in flight
-            _wait(lambda: client.get("/_mock/faults").json()["data"] == [], what="in flight")
-        assert _stop(fake) == 0
-        thread.join(30)
-        assert result and result[0].status_code == 200
-        task_id = result[0].json()["data"]["task_id"]
-        assert "freepik-mock stopped" in fake.output()
-    reopened = StateFile(state)
-    try:
-        assert reopened.tasks.get(task_id) is not None
-    finally:
-        reopened.close()
-
-
-def _stop(fake: ServedFake) -> int:
-    return fake.stop(signal.SIGTERM)
