@@ -13,7 +13,8 @@ clear JSON error, not an exhausted server:
   :func:`too_deep` (the stored request is re-encoded later, and encoders stop at a depth).
 
 Both 413 and 408 close the connection: the unread rest of the body cannot be trusted to
-frame a next request.
+frame a next request. A client that hangs up in the middle of its body gets nothing and
+leaves no error behind.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import asyncio
 from typing import Any, Final
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
@@ -139,6 +141,10 @@ class LimitsMiddleware:
                 raise
             message = f"Request body not received within {self.body_timeout:g} s"
             await self._refuse(send, 408, message)
+        except ClientDisconnect:
+            # The client hung up mid-body: nobody to answer, and not a server error.
+            if response_started:
+                raise
 
     def _too_large_message(self) -> str:
         return f"Request body is larger than the limit of {self.max_body_bytes} bytes"

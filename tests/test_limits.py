@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -138,3 +139,41 @@ def test_served_idle_connection_is_closed_after_keep_alive_timeout(tmp_path: Pat
         assert status == 200
         assert sock.recv(1) == b""  # the server hangs up on the idle connection
         fake.stop()
+
+
+def test_client_hanging_up_mid_body_is_not_a_server_error() -> None:
+    messages: list[dict[str, object]] = [
+        {"type": "http.request", "body": b'{"video_url": ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> MutableMapping[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        app = create_app(MockConfig())
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": CREATE_PATH,
+            "raw_path": CREATE_PATH.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"x-freepik-api-key", b"k"), (b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 80),
+        }
+        try:
+            await app(scope, receive, send)  # does not raise
+        finally:
+            await app.state.mock.shutdown()
+
+    asyncio.run(run())
+    assert sent == []  # no 500 sent to a client that is gone
