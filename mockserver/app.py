@@ -188,5 +188,7 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
         },
         lifespan=lifespan,
     )
+    # An unknown path is a JSON 404, never an empty 307 to a neighbour with(out) a slash.
+    app.router.redirect_slashes = False
     app.state.mock = runtime
     return app
