@@ -345,10 +345,18 @@ def test_list_query(fake: InProcessFake, query: dict[str, str]) -> None:
 
 @FUZZ
 @given(task_id=st.text(st.characters(exclude_categories=()), min_size=1, max_size=200))
+@example(task_id="/")  # a trailing slash: not a redirect to the list
 def test_task_id(fake: InProcessFake, task_id: str) -> None:
     path = f"{LIST_PATH}/{quote(task_id, safe='', errors='surrogatepass')}"
     response = fake.request("GET", path, headers=AUTH)
     assert_documented(response, {404})
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("path", [CREATE_PATH + "/", LIST_PATH + "/", "/v1//", "/_mock/health/"])
+def test_trailing_slash_is_a_json_404(fake: InProcessFake, method: str, path: str) -> None:
+    response = fake.request(method, path, json=VALID_BODY, headers=AUTH)
+    assert assert_documented(response, {404, 405})["message"]
 
 
 @FUZZ
