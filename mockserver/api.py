@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import ApiError, json_response
+from .limits import MAX_JSON_DEPTH, too_deep
 from .spec import Operation
 from .tasks import Task, owner_of
 from .validation import OperationValidator
@@ -69,9 +70,14 @@ async def read_json_body(operation: Operation, request: Request) -> Any:
             raise ApiError.bad_request("Request body is required")
         return {}
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ApiError.bad_request(f"Request body is not valid JSON: {exc}") from None
+    if too_deep(body):
+        raise ApiError.bad_request(
+            f"Request body is not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels"
+        )
+    return body
 
 
 def task_detail(task: Task) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from .errors import ApiError, json_response, message_for_status
 from .faults import FaultMiddleware, FaultRegistry, RateLimiter
 from .journal import Journal, JournalMiddleware
 from .lifecycle import Lifecycle
+from .limits import LimitsMiddleware
+from .persistence import StateFile
 from .spec import Spec, load_spec
 from .tasks import InMemoryTaskStore, Task, TaskStore
 from .validation import OperationValidator, format_checker
@@ -42,6 +44,9 @@ class MockRuntime:
         self.config = config
         self.spec = spec
         self.api_keys = tuple(key.encode() for key in config.api_keys)
+        self.state_file = StateFile(config.state) if config.state is not None else None
+        if store is None and self.state_file is not None:
+            store = self.state_file.tasks
         checker = format_checker()
         self.validators = {op.operation_id: OperationValidator(op, checker) for op in spec}
         self.clock = make_clock(config.clock)
@@ -73,11 +78,13 @@ class MockRuntime:
             log_size=config.webhook_log_size,
             transport=config.webhook_transport,
             on_schedule=self._wake,
+            outbox=self.state_file.outbox if self.state_file is not None else None,
         )
         self.lifecycle.subscribe(self.journal.on_transition)
         self.lifecycle.subscribe(self.webhooks.on_transition)
         self.timers = TimerLoop(self.clock, [self.lifecycle, self.webhooks])
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._restore()
 
     def __repr__(self) -> str:
         return f"MockRuntime(config={self.config!r}, tasks={len(self.store)})"
@@ -85,6 +92,13 @@ class MockRuntime:
     @staticmethod
     def _result_urls(task: Task) -> tuple[str, ...]:
         return (f"{task.base_url}/_mock/media/{task.task_id}.mp4",)
+
+    def _restore(self) -> None:
+        """Re-arm what a store already holds: unfinished tasks and pending webhooks."""
+        for task in self.store.all():
+            self.lifecycle.restore(task)
+        if self.state_file is not None:
+            self.webhooks.restore(self.state_file.outbox.pending())
 
     def _wake(self, due: float) -> None:
         self.timers.wake(due)
@@ -101,6 +115,9 @@ class MockRuntime:
         await self.timers.stop()
         await self.webhooks.aclose()
         self._loop = None
+        if self.state_file is not None:
+            self.state_file.close()
+            self.state_file = None
 
     def reset(self) -> None:
         """Forget tasks, faults, deliveries and the journal."""
@@ -153,6 +170,11 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
         middleware=[
             Middleware(JournalMiddleware, journal=runtime.journal, secret_headers=secret_headers),
             Middleware(
+                LimitsMiddleware,
+                max_body_bytes=config.max_body_bytes,
+                body_timeout=config.body_timeout,
+            ),
+            Middleware(
                 FaultMiddleware,
                 faults=runtime.faults,
                 latency_ms=config.latency_ms,
@@ -166,5 +188,7 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
         },
         lifespan=lifespan,
     )
+    # An unknown path is a JSON 404, never an empty 307 to a neighbour with(out) a slash.
+    app.router.redirect_slashes = False
     app.state.mock = runtime
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -100,6 +101,20 @@ def _add_serve(sub: Any) -> None:
         help="turn the /_mock control API off",
     )
     add("--access-log", action="store_true", default=None, help="log every request (slower)")
+    add("--max-body-bytes", type=int, help="answer 413 to larger request bodies (1048576)")
+    add(
+        "--body-timeout",
+        type=float,
+        help="answer 408 when a request body takes longer than this many seconds (30)",
+    )
+    add("--keep-alive-timeout", type=float, help="close idle connections after this (5 s)")
+    add("--max-header-bytes", type=int, help="largest request head accepted (16384)")
+    add(
+        "--state",
+        metavar="PATH",
+        help="keep tasks and pending webhooks in this SQLite file across restarts "
+        "(default: in memory only)",
+    )
     parser.set_defaults(command=_serve)
 
 
@@ -107,7 +122,7 @@ def _config_from(args: argparse.Namespace) -> MockConfig:
     overrides = {
         name: value
         for name, value in vars(args).items()
-        if name not in ("subcommand", "command", "contract_args") and value is not None
+        if name not in ("command", "contract_args", "subcommand") and value is not None
     }
     for name in ("api_keys", "webhook_secrets", "webhook_allow"):
         if name in overrides:
@@ -134,18 +149,32 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"freepik-mock: cannot bind {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 2
+    # Listen before announcing the URL, so a client that reads it can connect at once.
+    sock.listen(2048)
     port = sock.getsockname()[1]
     host = f"[{config.host}]" if family == socket.AF_INET6 else config.host
-    print(f"freepik-mock serving on http://{host}:{port}", flush=True)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
-            log_level="warning",
+            log_level="info" if config.access_log else "warning",  # access lines are INFO
             access_log=config.access_log,
             lifespan="on",
             timeout_graceful_shutdown=5,
+            timeout_keep_alive=config.keep_alive_timeout,  # type: ignore[arg-type]
+            h11_max_incomplete_event_size=config.max_header_bytes,
         )
     )
+
+    def stop(signum: int, frame: object) -> None:
+        server.should_exit = True
+
+    # SIGTERM/SIGINT is a normal stop: graceful (in-flight requests finish, state is
+    # flushed), then exit 0. This handler covers a signal that comes before uvicorn
+    # installs its own, and the one uvicorn re-raises after shutting down (which would
+    # otherwise kill the process with -15).
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"freepik-mock serving on http://{host}:{port}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
     print("freepik-mock stopped", flush=True)

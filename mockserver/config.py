@@ -17,6 +17,7 @@ import httpx
 
 from .clock import ClockMode
 from .errors import InvalidParamsKey
+from .limits import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES
 from .webhooks import SigningScheme
 
 __all__ = ["ENV_PREFIX", "MockConfig"]
@@ -62,6 +63,13 @@ class MockConfig:
     admin_token: str | None = field(default=None, repr=False)
     journal_size: int = 1000
     webhook_log_size: int = 10_000
+    # Limits on one client (limits.py); the last two apply to `serve` (uvicorn's).
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    keep_alive_timeout: float = 5.0
+    max_header_bytes: int = 16 * 1024
+    # A SQLite file keeping tasks and pending webhooks across restarts; None: memory only.
+    state: Path | None = None
 
     def __post_init__(self) -> None:
         if self.time_scale <= 0:
@@ -74,6 +82,10 @@ class MockConfig:
             raise ValueError("latency_ms must be >= 0")
         if any(delay < 0 for delay in self.webhook_retry_delays):
             raise ValueError("webhook retry delays must be >= 0")
+        if self.max_body_bytes < 0 or self.max_header_bytes <= 0:
+            raise ValueError("max_body_bytes must be >= 0 and max_header_bytes > 0")
+        if self.body_timeout <= 0 or self.keep_alive_timeout <= 0:
+            raise ValueError("body_timeout and keep_alive_timeout must be > 0")
 
     def replace(self, **changes: Any) -> MockConfig:
         return dataclasses.replace(self, **changes)

@@ -25,10 +25,9 @@ import json
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -37,6 +36,8 @@ from .tasks import Task
 
 __all__ = [
     "DEFAULT_WEBHOOK_SECRET",
+    "Delivery",
+    "DeliveryOutbox",
     "SigningScheme",
     "WebhookDispatcher",
     "WebhookVerificationError",
@@ -130,9 +131,10 @@ def verify(
 
 
 def is_loopback_host(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
-        ".localhost"
-    ):
+    """Whether ``host`` is loopback as written: a 127.0.0.0/8 or ::1 literal, or
+    ``localhost``. Other names are not resolved to find out (what a name resolves to can
+    change between this check and the connection), so they need --webhook-allow."""
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -141,13 +143,32 @@ def is_loopback_host(host: str) -> bool:
 
 
 @dataclass(slots=True)
-class _Delivery:
+class Delivery:
+    """One webhook to send; its id stays the same across attempts."""
+
     webhook_id: str
     task_id: str
     event: str
     url: str
     body: bytes
     attempts: int = 0
+
+
+class DeliveryOutbox(Protocol):
+    """Where pending deliveries are also written, so they outlive the process.
+
+    The dispatcher calls it as deliveries are queued, fail an attempt, and end
+    (delivered, refused or given up on); :meth:`WebhookDispatcher.restore` takes back
+    what was still pending.
+    """
+
+    def enqueued(self, delivery: Delivery) -> None: ...
+
+    def attempted(self, delivery: Delivery) -> None: ...
+
+    def finished(self, delivery: Delivery) -> None: ...
+
+    def clear(self) -> None: ...
 
 
 class WebhookDispatcher:
@@ -166,8 +187,10 @@ class WebhookDispatcher:
         log_size: int = 10_000,
         transport: httpx.AsyncBaseTransport | None = None,
         on_schedule: Callable[[float], None] | None = None,
+        outbox: DeliveryOutbox | None = None,
     ) -> None:
         self.clock = clock
+        self._outbox = outbox
         self._secrets = tuple(secrets) or (DEFAULT_WEBHOOK_SECRET,)
         for secret in self._secrets:
             signing_key(secret, scheme)  # fail at start-up, not at the first delivery
@@ -179,7 +202,7 @@ class WebhookDispatcher:
         self._transport = transport
         self._on_schedule = on_schedule
         self._client: httpx.AsyncClient | None = None
-        self._queues: dict[str, deque[_Delivery]] = {}
+        self._queues: dict[str, deque[Delivery]] = {}
         self._busy: set[str] = set()
         self._retries: list[tuple[float, int, str]] = []
         self._sequence = itertools.count()
@@ -202,7 +225,7 @@ class WebhookDispatcher:
             "status": task.status,
             "generated": list(task.generated),
         }
-        delivery = _Delivery(
+        delivery = Delivery(
             webhook_id=str(uuid.uuid4()),
             task_id=task.task_id,
             event=task.status,
@@ -210,8 +233,22 @@ class WebhookDispatcher:
             body=json.dumps(payload, separators=(",", ":")).encode(),
         )
         self._queues.setdefault(task.task_id, deque()).append(delivery)
+        if self._outbox is not None:
+            self._outbox.enqueued(delivery)
         if task.task_id not in self._busy:
             self._start(task.task_id)
+
+    def restore(self, deliveries: Iterable[Delivery]) -> None:
+        """Queue deliveries left pending by an earlier run (in their order), due now."""
+        now = self.clock.now()
+        for delivery in deliveries:
+            queue = self._queues.setdefault(delivery.task_id, deque())
+            queue.append(delivery)
+            if delivery.task_id not in self._busy:
+                self._busy.add(delivery.task_id)
+                heapq.heappush(self._retries, (now, next(self._sequence), delivery.task_id))
+        if self._retries and self._on_schedule is not None:
+            self._on_schedule(now)
 
     def next_due(self) -> float | None:
         return self._retries[0][0] if self._retries else None
@@ -248,6 +285,8 @@ class WebhookDispatcher:
         self._busy.clear()
         self._retries.clear()
         self._log.clear()
+        if self._outbox is not None:
+            self._outbox.clear()
 
     async def aclose(self) -> None:
         for task in list(self._running):
@@ -266,17 +305,21 @@ class WebhookDispatcher:
         running.add_done_callback(self._running.discard)
 
     def _refusal(self, url: str) -> str | None:
-        parts = urlsplit(url)
+        # Parsed by the client that sends, so the host checked is the host connected to.
+        try:
+            parts = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            return f"the URL is not valid ({exc})"
         if parts.scheme not in ("http", "https"):
             return f"scheme {parts.scheme!r} is not http or https"
-        host = (parts.hostname or "").lower()
+        host = parts.host.lower()
         if not host:
             return "the URL has no host"
         if self._allow_any or host in self._allowed or is_loopback_host(host):
             return None
         return f"host {host!r} is not loopback and not allowed (--webhook-allow)"
 
-    async def _attempt(self, delivery: _Delivery) -> None:
+    async def _attempt(self, delivery: Delivery) -> None:
         delivery.attempts += 1
         started = self.clock.now()
         entry: dict[str, Any] = {
@@ -328,6 +371,8 @@ class WebhookDispatcher:
             due = self.clock.now() + self.retry_delays[delivery.attempts - 1]
             entry.update(outcome="retrying", next_attempt_at=due)
             self._log.append(entry)
+            if self._outbox is not None:
+                self._outbox.attempted(delivery)
             heapq.heappush(self._retries, (due, next(self._sequence), delivery.task_id))
             if self._on_schedule is not None:
                 self._on_schedule(due)
@@ -336,7 +381,9 @@ class WebhookDispatcher:
             self._log.append(entry)
             self._finish(delivery)
 
-    def _finish(self, delivery: _Delivery) -> None:
+    def _finish(self, delivery: Delivery) -> None:
+        if self._outbox is not None:
+            self._outbox.finished(delivery)
         queue = self._queues.get(delivery.task_id)
         if queue and queue[0] is delivery:
             queue.popleft()
