@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from helpers import AUTH, CREATE, TASKS, VIDEO, client_for, create, fake
 
 from mockserver import MockConfig, create_app
-
-from .helpers import AUTH, CREATE, TASKS, VIDEO, client_for, create, fake
 
 pytestmark = pytest.mark.anyio
 

@@ -7,12 +7,11 @@ import contextlib
 from typing import Any
 
 import pytest
+from helpers import advance, create, fake, status_of
 
 from mockserver.clock import ManualClock
 from mockserver.lifecycle import IllegalTransition, Lifecycle
 from mockserver.tasks import InMemoryTaskStore, Task, status_rank
-
-from .helpers import advance, create, fake, status_of
 
 pytestmark = pytest.mark.anyio
 

@@ -6,10 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import AUTH, CREATE, TASKS, VIDEO, fake
 
 from mockserver.spec import SpecError, load_spec, load_yaml, to_json_schema, vendored_spec_dir
-
-from .helpers import AUTH, CREATE, TASKS, VIDEO, fake
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "000_33a1d7192be645c4.txt"
 

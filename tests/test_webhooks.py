@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from helpers import AUTH, CREATE, VIDEO, advance, create, fake, serve, status_of
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,8 +20,6 @@ from starlette.routing import Route
 
 from mockserver import WebhookVerificationError, verify
 from mockserver.webhooks import sign
-
-from .helpers import AUTH, CREATE, VIDEO, advance, create, fake, serve, status_of
 
 pytestmark = pytest.mark.anyio
 
