@@ -6,11 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from conftest import serve_fake
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
@@ -66,32 +69,5 @@ def run_contract(
 @contextmanager
 def served_fake(*options: str) -> Iterator[str]:
     """``freepik-mock serve --port 0 OPTIONS`` on 127.0.0.1; yields its base URL, then stops it."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            *options,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=environment(),
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert "serving on http://" in line, line
-        yield line.rsplit(" ", 1)[-1].strip()
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with tempfile.TemporaryDirectory() as folder, serve_fake(Path(folder), *options) as served:
+        yield served.url
