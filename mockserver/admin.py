@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from .errors import ApiError, json_response
 from .lifecycle import IllegalTransition
+from .media import fixture_path
 from .tasks import STATUSES, Task
 from .validation import InvalidParam
 
@@ -146,6 +147,25 @@ async def media(request: Request) -> Response:
     return FileResponse(path, media_type="video/mp4")
 
 
+async def fixture(request: Request) -> Response:
+    """A sample media file, so offline tests can point a task's media URLs at it."""
+    runtime = _runtime(request)
+    path = fixture_path(runtime.media_dir, request.path_params["name"])
+    if path is None:
+        raise ApiError.with_message(404, "Not Found")
+    return FileResponse(path, media_type=_FIXTURE_TYPES.get(path.suffix.lower()))
+
+
+_FIXTURE_TYPES = {
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".avi": "video/x-msvideo",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+}
+
+
 async def get_clock(request: Request) -> Response:
     runtime = _guard(request)
     return json_response(200, {"mode": runtime.clock.mode, "now": runtime.clock.now()})
@@ -251,6 +271,7 @@ def admin_routes() -> list[Route]:
     return [
         Route("/_mock/health", health, methods=["GET"]),
         Route("/_mock/media/{task_id}.mp4", media, methods=["GET"]),
+        Route("/_mock/fixtures/{name}", fixture, methods=["GET"]),
         Route("/_mock/clock", get_clock, methods=["GET"]),
         Route("/_mock/clock/advance", advance_clock, methods=["POST"]),
         Route("/_mock/tasks", list_all_tasks, methods=["GET"]),

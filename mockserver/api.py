@@ -100,6 +100,7 @@ def _create_handler(operation: Operation, validator: OperationValidator) -> Hand
             aspect_ratio=params.get("aspect_ratio"),
             webhook_url=params.get("webhook_url"),
         )
+        runtime.check_media(operation.operation_id, task, params)
         return json_response(
             200, {"data": {"generated": [], "task_id": task.task_id, "status": task.status}}
         )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -22,11 +23,12 @@ from .config import MockConfig
 from .errors import ApiError, json_response, message_for_status
 from .faults import FaultMiddleware, FaultRegistry, RateLimiter
 from .journal import Journal, JournalMiddleware
-from .lifecycle import Lifecycle
+from .lifecycle import IllegalTransition, Lifecycle
 from .limits import LimitsMiddleware
+from .media import MediaChecker, MediaKind, media_fields
 from .persistence import StateFile
 from .spec import Spec, load_spec
-from .tasks import InMemoryTaskStore, Task, TaskStore
+from .tasks import FAILED, InMemoryTaskStore, Task, TaskStore
 from .validation import OperationValidator, format_checker
 from .webhooks import WebhookDispatcher
 
@@ -53,6 +55,14 @@ class MockRuntime:
         self.manual_clock = self.clock if isinstance(self.clock, ManualClock) else None
         self.store: TaskStore = store if store is not None else InMemoryTaskStore()
         self.media_dir = fixtures_media_dir()
+        self.media = MediaChecker(
+            config.media_check,
+            fixtures_dir=self.media_dir,
+            media_root=config.media_root,
+            max_download_bytes=config.media_max_bytes,
+        )
+        self._media_fields = {op.operation_id: media_fields(op.request_schema) for op in spec}
+        self._media_jobs: set[asyncio.Task[None]] = set()
         self.journal = Journal(self.clock, config.journal_size)
         self.faults = FaultRegistry()
         self.rate_limiter = RateLimiter(self.clock) if config.rate_limit else None
@@ -111,7 +121,46 @@ class MockRuntime:
             self._loop = loop
             self.timers.start()
 
+    def check_media(self, operation_id: str, task: Task, params: Mapping[str, Any]) -> None:
+        """Check a new task's reference media; a violation makes the task end FAILED.
+
+        The url check is instant; a probe downloads, so it runs in a thread and the
+        create response does not wait for it.
+        """
+        fields = self._media_fields.get(operation_id)
+        if not fields or self.media.mode == "off":
+            return
+        if not self.media.probes:
+            self._media_verdict(task.task_id, self.media.check(fields, params))
+            return
+        job = asyncio.create_task(self._probe_media(task, fields, params))
+        self._media_jobs.add(job)
+        job.add_done_callback(self._media_jobs.discard)
+
+    async def _probe_media(
+        self, task: Task, fields: Mapping[str, MediaKind], params: Mapping[str, Any]
+    ) -> None:
+        reason = await asyncio.to_thread(self.media.check, fields, params, task.base_url)
+        self._media_verdict(task.task_id, reason)
+
+    async def media_checked(self) -> None:
+        """Wait for every media probe under way (tests and benchmarks use it)."""
+        while self._media_jobs:
+            await asyncio.gather(*self._media_jobs, return_exceptions=True)
+
+    def _media_verdict(self, task_id: str, reason: str | None) -> None:
+        if reason is None:
+            return
+        entry: dict[str, Any] = {"kind": "media_check", "task_id": task_id, "reason": reason}
+        try:
+            self.lifecycle.set_outcome(task_id, FAILED, f"media check: {reason}")
+        except (KeyError, IllegalTransition) as exc:
+            entry["ignored"] = f"task already gone or finished: {exc}"
+        self.journal.record(entry)
+
     async def shutdown(self) -> None:
+        for job in list(self._media_jobs):
+            job.cancel()
         await self.timers.stop()
         await self.webhooks.aclose()
         self._loop = None

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from .config import ENV_PREFIX, MockConfig
@@ -115,6 +116,14 @@ def _add_serve(sub: Any) -> None:
         help="keep tasks and pending webhooks in this SQLite file across restarts "
         "(default: in memory only)",
     )
+    add(
+        "--media-check",
+        choices=["off", "url", "probe"],
+        help="check reference media: off, url (scheme and extension; default) or probe "
+        "(download from loopback/fixtures/--media-root and measure; needs the probe extra)",
+    )
+    add("--media-root", type=Path, help="folder that file:// media URLs may point into")
+    add("--media-max-bytes", type=int, help="download cap for probed media (209715200)")
     parser.set_defaults(command=_serve)
 
 

@@ -18,6 +18,7 @@ import httpx
 from .clock import ClockMode
 from .errors import InvalidParamsKey
 from .limits import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES
+from .media import MediaCheckMode
 from .webhooks import SigningScheme
 
 __all__ = ["ENV_PREFIX", "MockConfig"]
@@ -70,6 +71,11 @@ class MockConfig:
     max_header_bytes: int = 16 * 1024
     # A SQLite file keeping tasks and pending webhooks across restarts; None: memory only.
     state: Path | None = None
+    # Reference media checks (media.py): off, url (what the URL shows) or probe (download).
+    media_check: MediaCheckMode = "url"
+    # file:// media URLs are read from under this folder only; None refuses them.
+    media_root: Path | None = None
+    media_max_bytes: int = 200 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.time_scale <= 0:

@@ -32,7 +32,7 @@ from typing import Any, Literal, Protocol
 import httpx
 
 from .clock import Clock
-from .tasks import Task
+from .tasks import FAILED, Task
 
 __all__ = [
     "DEFAULT_WEBHOOK_SECRET",
@@ -152,6 +152,8 @@ class Delivery:
     url: str
     body: bytes
     attempts: int = 0
+    # Why the task FAILED, for the delivery log only (the payload has no such field).
+    reason: str | None = None
 
 
 class DeliveryOutbox(Protocol):
@@ -231,6 +233,7 @@ class WebhookDispatcher:
             event=task.status,
             url=task.webhook_url,
             body=json.dumps(payload, separators=(",", ":")).encode(),
+            reason=task.failure_reason if task.status == FAILED else None,
         )
         self._queues.setdefault(task.task_id, deque()).append(delivery)
         if self._outbox is not None:
@@ -332,6 +335,8 @@ class WebhookDispatcher:
             "status_code": None,
             "error": None,
         }
+        if delivery.reason:
+            entry["reason"] = delivery.reason
         refusal = self._refusal(delivery.url)
         if refusal is not None:
             entry.update(error=f"refused: {refusal}", outcome="refused")
