@@ -14,14 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers import AUTH, CREATE, TASKS, client_for
 from starlette.applications import Starlette
 
 from mockserver import MockConfig, create_app
 from mockserver.app import fixtures_media_dir
 from mockserver.media import LIMITS, VIDEO, MediaChecker, media_fields
 from mockserver.spec import load_spec
-
-from .helpers import AUTH, CREATE, TASKS, client_for
 
 pytestmark = pytest.mark.anyio
 
