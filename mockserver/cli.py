@@ -107,7 +107,7 @@ def _config_from(args: argparse.Namespace) -> MockConfig:
     overrides = {
         name: value
         for name, value in vars(args).items()
-        if name not in ("command", "contract_args") and value is not None
+        if name not in ("subcommand", "command", "contract_args") and value is not None
     }
     for name in ("api_keys", "webhook_secrets", "webhook_allow"):
         if name in overrides:
