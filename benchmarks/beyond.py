@@ -335,6 +335,8 @@ class WebhooksPending:
     pending_before: int
     pending_after: int
     baseline: LoadResult
+    # Creates across the moment the deliveries start (1 s after their tasks were made).
+    starting: LoadResult
     loaded: LoadResult
     connections: int
 
@@ -403,6 +405,7 @@ def measure_webhooks_pending(
             {**VALID_BODY, "webhook_url": f"http://{LOOPBACK}:{receiver_port}/hook"}
         )
         send_count(fake_port, hooked, webhooks, connections=16)
+        starting = generate(fake_port, _VALID_POST, target, connections, seconds)
         # Deliveries start when a task moves to IN_PROGRESS (1 s after creation).
         deadline = time.monotonic() + 15
         pending_before = _pending(fake_port)
@@ -419,7 +422,7 @@ def measure_webhooks_pending(
         loaded = generate(fake_port, _VALID_POST, target, connections, seconds)
         pending_after = _pending(fake_port)
         return WebhooksPending(
-            webhooks, pending_before, pending_after, baseline, loaded, connections
+            webhooks, pending_before, pending_after, baseline, starting, loaded, connections
         )
     finally:
         procs.stop(fake)

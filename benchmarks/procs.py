@@ -216,6 +216,10 @@ class ProcessSet:
         with contextlib.suppress(ValueError):
             self._servers.remove(server)
 
+    def server(self, name: str) -> ServerProcess:
+        """The running server of that name."""
+        return next(server for server in self._servers if server.name == name)
+
     def stop_all(self) -> None:
         while self._servers:
             self._servers.pop().stop()

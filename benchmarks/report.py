@@ -159,31 +159,48 @@ _CELL_WORK = {
 }
 
 
+def _best_case_rps(report: Report, cell: str, connections: int) -> float | None:
+    """Req/s of one worker if a request cost only uvicorn's share plus the fake's app.
+
+    uvicorn, httptools and the socket cost about 1 / bare req/s less the bare app's own
+    time; the fake's app time is measured with no socket at all."""
+    inproc = report.inprocess
+    bare_rps = report.rps(BARE, cell, connections)
+    if inproc is None or cell not in inproc.app_only_fake or not bare_rps:
+        return None
+    server = max(0.0, 1e6 / bare_rps - inproc.app_only_bare[cell])
+    return 1e6 / (server + inproc.app_only_fake[cell])
+
+
 def _cost_why(report: Report, cell: str, connections: int) -> str:
     """What one request of ``cell`` costs the fake, measured in this run."""
     parts = [_CELL_WORK[cell]]
     inproc = report.inprocess
     bare_rps = report.rps(BARE, cell, connections)
-    if inproc is not None and cell in inproc.app_only_fake and bare_rps:
+    best = _best_case_rps(report, cell, connections)
+    if inproc is not None and best is not None and bare_rps:
         fake_app, bare_app = inproc.app_only_fake[cell], inproc.app_only_bare[cell]
-        server = max(0.0, 1e6 / bare_rps - bare_app)
+        server = 1e6 / bare_rps - bare_app
         parts.append(
             f"its ASGI app alone takes {fake_app:.0f} µs a request (the bare app's "
-            f"{bare_app:.0f} µs), and uvicorn, httptools and the socket add about "
-            f"{server:.0f} µs (1 / bare req/s, less the bare app), so one worker tops out near "
-            f"{1e6 / (server + fake_app):,.0f} req/s here"
+            f"{bare_app:.0f} µs) and uvicorn, httptools and the socket about {server:.0f} µs "
+            f"more, so even with nothing else running one worker could serve at best "
+            f"{best:,.0f} req/s, {best / bare_rps:.0%} of the bare app"
         )
     return "; ".join(parts)
 
 
 def _prism_why(report: Report, cell: str, connections: int) -> str:
     prism = report.rps(PRISM_SILENT, cell, connections)
-    notes = (
-        f"Prism -v silent served {prism:,.0f} req/s in this run, where the performance "
-        "notes measured 3,500-4,000 req/s for it on this kind of machine"
-        if prism
-        else ""
-    )
+    best = _best_case_rps(report, cell, connections)
+    notes = ""
+    if prism:
+        notes = (
+            f"Prism -v silent served {prism:,.0f} req/s in this run (the performance notes "
+            "measured 3,500-4,000 req/s for it on this kind of machine)"
+        )
+        if best is not None:
+            notes += f", so that best case is {best / prism:.1f}x Prism's"
     return "; ".join(p for p in (_cost_why(report, cell, connections), notes) if p)
 
 
@@ -355,9 +372,10 @@ def _beyond(report: Report) -> list[str]:
             verdict = report.judge(
                 f"p99 of {cell.title} with {stored.count:,} tasks <= 1.5x an empty store's",
                 at_most(ratio, STORED_P99_TARGET, _x),
-                "stored tasks are bytes the garbage collector never scans, so a slower p99 "
-                "here is most likely noise from other work on the shared cores (compare "
-                "req/s, which moved together)",
+                "stored tasks are bytes the garbage collector never scans; p99 per round, "
+                f"stored: {', '.join(f'{v:.1f}' for v in stored.p99_full[cell.key])} ms, "
+                f"empty: {', '.join(f'{v:.1f}' for v in stored.p99_empty[cell.key])} ms, "
+                "on 2 cores shared by the load generator, both fakes and other work",
             )
             rps_e = _median(stored.rps_empty[cell.key])
             rps_f = _median(stored.rps_full[cell.key])
@@ -389,19 +407,24 @@ def _beyond(report: Report) -> list[str]:
                 )  # fmt: skip
     hooks = report.webhooks
     if hooks is not None:
-        rows.append([
-            f"valid POST p50 / p99 at {hooks.connections} conns, "
-            f"{hooks.pending_before:,} webhooks pending to a slow receiver "
-            f"({hooks.pending_after:,} still pending after)",
-            f"{_ms(hooks.loaded.p50_ms)} / {_ms(hooks.loaded.p99_ms)} "
-            f"({_rps(hooks.loaded.rps)} req/s)",
-            "— (no webhooks)", "—",
-            f"p99 {_x(hooks.loaded.p99_ms / hooks.baseline.p99_ms)} of none pending "
-            f"({_ms(hooks.baseline.p50_ms)} / {_ms(hooks.baseline.p99_ms)}, "
-            f"{_rps(hooks.baseline.rps)} req/s)"
-            if hooks.baseline.p99_ms else "—",
-            "none set (reported)",
-        ])  # fmt: skip
+        calm = hooks.baseline
+        for title, load in (
+            (f"while {hooks.webhooks:,} webhook deliveries start", hooks.starting),
+            (
+                f"with {hooks.pending_before:,} webhooks pending to a slow receiver "
+                f"({hooks.pending_after:,} still pending after)",
+                hooks.loaded,
+            ),
+        ):
+            rows.append([
+                f"valid POST p50 / p99 at {hooks.connections} conns, {title}",
+                f"{_ms(load.p50_ms)} / {_ms(load.p99_ms)} ({_rps(load.rps)} req/s)",
+                "— (no webhooks)", "—",
+                f"p99 {_x(load.p99_ms / calm.p99_ms)} of none pending "
+                f"({_ms(calm.p50_ms)} / {_ms(calm.p99_ms)}, {_rps(calm.rps)} req/s)"
+                if calm.p99_ms else "—",
+                "none set (reported)",
+            ])  # fmt: skip
     contract = report.contract
     if contract is not None:
         rows.append([

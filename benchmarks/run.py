@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import shlex
 import shutil
 import sys
@@ -74,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("--quick", action="store_true", help="harness check: no Prism, 1 s cells (< 1 min)")
-    add("--rounds", type=int, help="interleaved rounds (default 2; --quick 1)")
+    add("--rounds", type=int, help="interleaved rounds (default 3; --quick 1)")
     add("--seconds", type=float, help="seconds per cell (default 5; --quick 1)")
     add("--connections", type=_connections, help="connection counts (default 16,64; --quick 4)")
     add(
@@ -89,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--no-contract", action="store_true", help="skip the contract suite's timing")
     add("--note", default="", help="a sentence about the machine, printed with the results")
     add("--output", type=Path, help="folder for results (default benchmarks/results)")
+    add("--keep-logs", action="store_true", help="keep the servers' logs (a temporary folder)")
     return parser
 
 
@@ -112,7 +112,7 @@ def _shared_note(machine: dict[str, str], note: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quick = bool(args.quick)
-    rounds = args.rounds or (1 if quick else 2)
+    rounds = args.rounds or (1 if quick else 3)
     seconds = args.seconds or (1.0 if quick else 5.0)
     connections = args.connections or ((4,) if quick else (16, 64))
     stored_count = args.stored_tasks or (2_000 if quick else 100_000)
@@ -135,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     names = [FAKE, PRISM_SILENT, PRISM_DEFAULT, BARE] if use_prism else [FAKE, BARE]
     log_dir = Path(tempfile.mkdtemp(prefix="freepik-mock-bench-"))
     print(f"server logs: {log_dir}", flush=True)
-    report_kwargs: dict[str, object] = {}
     with ProcessSet() as procs:
         try:
             startup = {
@@ -171,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                 seconds=seconds,
                 settle_after_create=0.5 if quick else 3.5,
             )
-            fake_log = next(s for s in procs._servers if s.name == FAKE).log_text()
+            fake_log = procs.server(FAKE).log_text()
             run_lines = count_access_lines(fake_log)
             procs.stop_all()
             stored = measure_stored_tasks(
@@ -214,14 +213,6 @@ def main(argv: list[str] | None = None) -> int:
         contract = ContractSpeed(300, None, "not run (--quick or --no-contract)")
     else:
         contract = measure_contract_speed(300)
-    report_kwargs.update(
-        startup=startup,
-        stored=stored,
-        inprocess=inprocess,
-        webhooks=hooks,
-        contract=contract,
-        access_log=access,
-    )
     elapsed = time.monotonic() - started
     mode = (
         f"{'quick' if quick else 'full'}; {len(names)} servers; cells at "
@@ -240,7 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         versions=versions,
         shared_machine_note=_shared_note(machine, args.note),
         socket=socket_results,
-        **report_kwargs,  # type: ignore[arg-type]
+        startup=startup,
+        stored=stored,
+        inprocess=inprocess,
+        webhooks=hooks,
+        contract=contract,
+        access_log=access,
     )
     output.mkdir(parents=True, exist_ok=True)
     stem = f"quick-{date}" if quick else date
@@ -258,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text)
     print(f"written: {result_path}" + (f" and {chart_path}" if report.chart else ""))
-    shutil.rmtree(log_dir, ignore_errors=True) if os.environ.get(
-        "BENCH_KEEP_LOGS"
-    ) is None else None
+    if args.keep_logs:
+        print(f"server logs kept in {log_dir}")
+    else:
+        shutil.rmtree(log_dir, ignore_errors=True)
     return 0
