@@ -6,11 +6,15 @@ Test your own app against the fake with :class:`FreepikMock` (in-process, for ht
 or :class:`FreepikMockServer` (a live server); the pytest plugin gives both as fixtures.
 """
 
-from .app import create_app
-from .config import MockConfig
-from .control import MockControlError
-from .testing import FreepikMock, FreepikMockServer
-from .webhooks import WebhookVerificationError, verify
+from .lazy_imports import defer_rfc3987_syntax
+
+defer_rfc3987_syntax()  # before anything imports jsonschema: 0.7 s of start-up
+
+from .app import create_app  # noqa: E402
+from .config import MockConfig  # noqa: E402
+from .control import MockControlError  # noqa: E402
+from .testing import FreepikMock, FreepikMockServer  # noqa: E402
+from .webhooks import WebhookVerificationError, verify  # noqa: E402
 
 __all__ = [
     "FreepikMock",

@@ -199,11 +199,14 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
     config = config or MockConfig()
     spec = load_spec(config.spec_dir)
     runtime = MockRuntime(config, spec, store)
-    routes = admin_routes()
+    routes: list[Route] = []
     for operation in spec:
         handler = handler_for(operation, runtime.validators[operation.operation_id])
         if handler is not None:
             routes.append(Route(operation.route_path, handler, methods=[operation.method.upper()]))
+    # API routes first: Starlette tries routes in order, and the API is the hot path
+    # (/_mock paths never match an API route, so the order changes no answer).
+    routes += admin_routes()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import marshal
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 __all__ = [
     "COMPLETED",
@@ -111,38 +112,40 @@ class TaskStore(Protocol):
 
 
 class InMemoryTaskStore:
-    """Tasks in a dict, each stored as a plain tuple of atoms.
+    """Tasks in a dict, each packed into one ``bytes`` value.
 
-    The garbage collector stops tracking a tuple that holds only atoms, so 100,000
-    stored tasks add nothing to collection pauses; storing dataclasses or dicts made
-    p99 latency climb tenfold in the prototype (performance-notes.md, cost 3).
+    The garbage collector never looks inside bytes, so 100,000 stored tasks add nothing
+    to collection pauses, and a packed task takes about half the memory of its tuple.
+    Tuples of atoms were not enough: a row holding the tuple of result URLs stays
+    tracked through several full collections, and p99 latency climbed with the store
+    (performance-notes.md, cost 3).
     """
 
     def __init__(self) -> None:
-        self._rows: dict[str, tuple[object, ...]] = {}
+        self._rows: dict[str, bytes] = {}
         self._by_owner: dict[str, list[str]] = {}
 
     def add(self, task: Task) -> None:
-        self._rows[task.task_id] = task.to_row()
+        self._rows[task.task_id] = _pack(task)
         self._by_owner.setdefault(task.owner, []).append(task.task_id)
 
     def get(self, task_id: str) -> Task | None:
         row = self._rows.get(task_id)
-        return Task.from_row(row) if row is not None else None
+        return _unpack(task_id, row) if row is not None else None
 
     def put(self, task: Task) -> None:
         if task.task_id not in self._rows:
             raise KeyError(task.task_id)
-        self._rows[task.task_id] = task.to_row()
+        self._rows[task.task_id] = _pack(task)
 
     def list_for_owner(self, owner: str, offset: int, limit: int) -> list[Task]:
         ids = self._by_owner.get(owner, [])
         end = len(ids) - offset
         start = max(end - limit, 0)
-        return [Task.from_row(self._rows[i]) for i in reversed(ids[start : max(end, 0)])]
+        return [_unpack(i, self._rows[i]) for i in reversed(ids[start : max(end, 0)])]
 
     def all(self) -> list[Task]:
-        return [Task.from_row(row) for row in self._rows.values()]
+        return [_unpack(task_id, row) for task_id, row in self._rows.items()]
 
     def clear(self) -> None:
         self._rows.clear()
@@ -150,3 +153,14 @@ class InMemoryTaskStore:
 
     def __len__(self) -> int:
         return len(self._rows)
+
+
+def _pack(task: Task) -> bytes:
+    # The id is the dict's key already. Every other field is a str, a float, None or a
+    # tuple of str, all of which marshal handles.
+    row: Any = task.to_row()[1:]
+    return marshal.dumps(row)
+
+
+def _unpack(task_id: str, packed: bytes) -> Task:
+    return Task.from_row((task_id, *marshal.loads(packed)))

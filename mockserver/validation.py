@@ -17,6 +17,7 @@ from typing import Any
 from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from .fastpath import compile_acceptor
 from .spec import Operation, Parameter
 
 __all__ = ["BODY_FIELD", "InvalidParam", "OperationValidator", "format_checker"]
@@ -137,6 +138,8 @@ class OperationValidator:
         self._body: Draft4Validator | None = (
             Draft4Validator(schema, format_checker=checker) if schema is not None else None
         )
+        # A compiled yes/no check in front of jsonschema for valid bodies (fastpath.py).
+        self._body_accepts = compile_acceptor(schema, checker) if schema is not None else None
         self._body_defaults: dict[str, Any] = {}
         if schema is not None:
             for name, sub in (schema.get("properties") or {}).items():
@@ -154,7 +157,7 @@ class OperationValidator:
 
     def validate_body(self, body: Any) -> list[InvalidParam]:
         """Every failing field of ``body``; empty when it is valid."""
-        if self._body is None:
+        if self._body is None or (self._body_accepts is not None and self._body_accepts(body)):
             return []
         errors = sorted(
             self._body.iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path]

@@ -52,6 +52,9 @@ SigningScheme = Literal["freepik", "standard-webhooks"]
 # Used when no secret is configured: the real API always signs, so the fake does too.
 DEFAULT_WEBHOOK_SECRET = "freepik-mock-webhook-secret"
 
+# Delivery attempts in flight at once (see WebhookDispatcher._http).
+_MAX_IN_FLIGHT = 100
+
 
 class WebhookVerificationError(Exception):
     """The webhook's headers or signature do not check out; the message says which."""
@@ -204,6 +207,7 @@ class WebhookDispatcher:
         self._transport = transport
         self._on_schedule = on_schedule
         self._client: httpx.AsyncClient | None = None
+        self._sending: asyncio.Semaphore | None = None
         self._queues: dict[str, deque[Delivery]] = {}
         self._busy: set[str] = set()
         self._retries: list[tuple[float, int, str]] = []
@@ -354,7 +358,9 @@ class WebhookDispatcher:
         }
         wall = time.monotonic()
         try:
-            response = await self._http().post(delivery.url, content=delivery.body, headers=headers)
+            client, sending = self._http()
+            async with sending:
+                response = await client.post(delivery.url, content=delivery.body, headers=headers)
             entry["status_code"] = response.status_code
             ok = 200 <= response.status_code < 300
             if not ok:
@@ -398,7 +404,7 @@ class WebhookDispatcher:
             self._queues.pop(delivery.task_id, None)
             self._busy.discard(delivery.task_id)
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         if self._client is None:
             self._client = httpx.AsyncClient(
                 transport=self._transport,
@@ -406,4 +412,11 @@ class WebhookDispatcher:
                 follow_redirects=False,
                 trust_env=False,
             )
-        return self._client
+            # httpx hands out pooled connections by matching every queued request against
+            # every connection each time one is queued or freed: with 1,000 deliveries
+            # queued that took the whole event loop, and API requests went unanswered for
+            # seconds. Waiting on this semaphore instead keeps httpx's queue empty; 100 is
+            # httpx's own connection limit, so up to 100 attempts run as before.
+            self._sending = asyncio.Semaphore(_MAX_IN_FLIGHT)
+        assert self._sending is not None
+        return self._client, self._sending

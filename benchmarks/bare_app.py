@@ -1,0 +1,53 @@
+"""The Python ceiling on this machine: a bare Starlette app answering a constant JSON.
+
+Served by uvicorn exactly as ``freepik-mock serve`` serves the fake (one worker, no
+access log), so the ratio fake / bare says what the fake's own work costs.
+
+    python -m benchmarks.bare_app --port 8090
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+BODY = (
+    b'{"data":{"generated":[],"task_id":"00000000-0000-0000-0000-000000000000","status":"CREATED"}}'
+)
+
+
+async def constant(request: Request) -> Response:
+    return Response(BODY, media_type="application/json")
+
+
+def create_bare_app() -> Starlette:
+    """Every path and method used by the benchmark cells answers the same constant."""
+    return Starlette(
+        routes=[Route("/{path:path}", constant, methods=["GET", "POST"])],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8090)
+    args = parser.parse_args(argv)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    print(f"bare app serving on http://{args.host}:{sock.getsockname()[1]}", flush=True)
+    config = uvicorn.Config(create_bare_app(), log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
