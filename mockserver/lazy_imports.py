@@ -50,4 +50,6 @@ def defer_rfc3987_syntax() -> None:
     # What jsonschema imports by name must exist on the module itself.
     stand_in.is_valid_syntax = _is_valid_syntax  # type: ignore[attr-defined]
     stand_in.__path__ = list(spec.submodule_search_locations or [])
+    # importlib.util.find_spec() of a loaded module reads its __spec__; keep it truthful.
+    stand_in.__spec__ = spec
     sys.modules[_NAME] = stand_in
