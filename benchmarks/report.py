@@ -6,6 +6,7 @@ same run. Each target says ``met`` or how far it was missed.
 
 from __future__ import annotations
 
+import importlib
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -513,11 +514,11 @@ _COLOURS = {FAKE: "#1f77b4", PRISM_SILENT: "#d62728", PRISM_DEFAULT: "#ff9896", 
 
 def write_chart(report: Report, path: Path) -> bool:
     """Grouped bars of req/s and p99 per cell and server; False without matplotlib."""
+    # Imported by name: matplotlib is in the optional 'bench' extra only.
     try:
-        import matplotlib
-
+        matplotlib = importlib.import_module("matplotlib")
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = importlib.import_module("matplotlib.pyplot")
     except ImportError:
         return False
     present = [k for k in (FAKE, PRISM_SILENT, PRISM_DEFAULT, BARE) if report.socket.target(k)]
