@@ -47,6 +47,8 @@ def test_500_concurrent_creates(tmp_path: Path, receiver: Receiver) -> None:
         for body in receiver.bodies():
             events.setdefault(body["task_id"], []).append(body["status"])
         assert events == {task_id: ["IN_PROGRESS", "COMPLETED"] for task_id in ids}
+        # The receiver has every body; the fake may still be reading the last responses.
+        assert client.post("/_mock/webhooks/drain", timeout=30).json()["drained"] is True
         log = client.get("/_mock/webhooks").json()
         assert log["pending"] == 0
         assert {entry["outcome"] for entry in log["data"]} == {"delivered"}
