@@ -11,7 +11,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from hypothesis import strategies as st
 
@@ -48,16 +48,7 @@ MutationKind = Literal[
     "null",
     "non_object_body",
 ]
-MUTATION_KINDS: tuple[MutationKind, ...] = (
-    "missing_required",
-    "wrong_type",
-    "outside_enum",
-    "over_max_length",
-    "out_of_range",
-    "not_a_uri",
-    "null",
-    "non_object_body",
-)
+MUTATION_KINDS: tuple[MutationKind, ...] = get_args(MutationKind)
 
 
 @dataclass(frozen=True, order=True)

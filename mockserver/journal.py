@@ -14,12 +14,12 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .clock import Clock
+from .faults import CONTROL_PREFIX
 from .tasks import Task
 
 __all__ = ["Journal", "JournalMiddleware"]
 
 _BODY_LIMIT = 4096
-CONTROL_PREFIX = "/_mock"
 
 
 class Journal:
