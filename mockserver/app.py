@@ -1,4 +1,4 @@
-"""The app factory: spec + config in, a Starlette app out, with no state shared between apps."""
+"""The app factory: spec + config in, an ASGI app out, with no state shared between apps."""
 
 from __future__ import annotations
 
@@ -11,28 +11,28 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .admin import admin_routes
-from .api import handler_for
+from .api import ApiRoute, ApiRoutes, handler_for
 from .clock import ManualClock, TimerLoop, make_clock
 from .config import MockConfig
 from .errors import ApiError, json_response, message_for_status
-from .faults import FaultMiddleware, FaultRegistry, RateLimiter
-from .journal import Journal, JournalMiddleware
+from .faults import FaultGate, FaultRegistry, RateLimiter
+from .journal import Journal
 from .lifecycle import IllegalTransition, Lifecycle
-from .limits import LimitsMiddleware
+from .limits import BodyLimits
 from .media import MediaChecker, MediaKind, media_fields
 from .persistence import StateFile
+from .pipeline import RequestPipeline
 from .spec import Spec, load_spec
 from .tasks import FAILED, InMemoryTaskStore, Task, TaskStore
 from .validation import OperationValidator, format_checker
 from .webhooks import WebhookDispatcher
 
-__all__ = ["MockRuntime", "create_app"]
+__all__ = ["MockApp", "MockRuntime", "create_app"]
 
 
 def fixtures_media_dir() -> Path:
@@ -63,7 +63,8 @@ class MockRuntime:
         )
         self._media_fields = {op.operation_id: media_fields(op.request_schema) for op in spec}
         self._media_jobs: set[asyncio.Task[None]] = set()
-        self.journal = Journal(self.clock, config.journal_size)
+        secret_headers = frozenset(op.auth_header for op in spec if op.auth_header)
+        self.journal = Journal(self.clock, config.journal_size, secret_headers)
         self.faults = FaultRegistry()
         self.rate_limiter = RateLimiter(self.clock) if config.rate_limit else None
         scale = config.time_scale
@@ -74,7 +75,6 @@ class MockRuntime:
             complete_after=config.complete_after * scale,
             failure_rate=config.failure_rate,
             seed=config.seed,
-            result_urls=self._result_urls,
             on_schedule=self._wake,
         )
         self.webhooks = WebhookDispatcher(
@@ -98,10 +98,6 @@ class MockRuntime:
 
     def __repr__(self) -> str:
         return f"MockRuntime(config={self.config!r}, tasks={len(self.store)})"
-
-    @staticmethod
-    def _result_urls(task: Task) -> tuple[str, ...]:
-        return (f"{task.base_url}/_mock/media/{task.task_id}.mp4",)
 
     def _restore(self) -> None:
         """Re-arm what a store already holds: unfinished tasks and pending webhooks."""
@@ -194,19 +190,34 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return json_response(500, {"message": message_for_status(500)})
 
 
-def create_app(config: MockConfig | None = None, *, store: TaskStore | None = None) -> Starlette:
+class MockApp(Starlette):
+    """The fake: HTTP requests go through the :class:`RequestPipeline`, which serves the
+    API's operations itself and hands the rest to this Starlette app's router."""
+
+    pipeline: RequestPipeline
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope["app"] = self
+            await self.pipeline(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Starlette's own handling (control API, unknown paths), after the pipeline."""
+        await super().__call__(scope, receive, send)
+
+
+def create_app(config: MockConfig | None = None, *, store: TaskStore | None = None) -> MockApp:
     """Build a fake Freepik API from ``config`` (defaults: vendored spec, any key works)."""
     config = config or MockConfig()
     spec = load_spec(config.spec_dir)
     runtime = MockRuntime(config, spec, store)
-    routes: list[Route] = []
+    api_routes: list[ApiRoute] = []
     for operation in spec:
-        handler = handler_for(operation, runtime.validators[operation.operation_id])
+        handler = handler_for(runtime, operation, runtime.validators[operation.operation_id])
         if handler is not None:
-            routes.append(Route(operation.route_path, handler, methods=[operation.method.upper()]))
-    # API routes first: Starlette tries routes in order, and the API is the hot path
-    # (/_mock paths never match an API route, so the order changes no answer).
-    routes += admin_routes()
+            api_routes.append(ApiRoute(operation, handler))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -216,23 +227,8 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
         finally:
             await runtime.shutdown()
 
-    secret_headers = frozenset(op.auth_header for op in spec if op.auth_header)
-    app = Starlette(
-        routes=routes,
-        middleware=[
-            Middleware(JournalMiddleware, journal=runtime.journal, secret_headers=secret_headers),
-            Middleware(
-                LimitsMiddleware,
-                max_body_bytes=config.max_body_bytes,
-                body_timeout=config.body_timeout,
-            ),
-            Middleware(
-                FaultMiddleware,
-                faults=runtime.faults,
-                latency_ms=config.latency_ms,
-                rate_limiter=runtime.rate_limiter,
-            ),
-        ],
+    app = MockApp(
+        routes=admin_routes(),
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
@@ -243,4 +239,14 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
     # An unknown path is a JSON 404, never an empty 307 to a neighbour with(out) a slash.
     app.router.redirect_slashes = False
     app.state.mock = runtime
+    app.pipeline = RequestPipeline(
+        ApiRoutes(api_routes),
+        app.route,
+        limits=BodyLimits(max_body_bytes=config.max_body_bytes, body_timeout=config.body_timeout),
+        gate=FaultGate(
+            runtime.faults, latency_ms=config.latency_ms, rate_limiter=runtime.rate_limiter
+        ),
+        journal=runtime.journal,
+        on_request=runtime.ensure_started,
+    )
     return app

@@ -7,7 +7,7 @@ timestamps) reads one clock, so a manual clock makes all of it deterministic.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import math
 import time
 from collections.abc import Sequence
 from typing import Literal, Protocol
@@ -88,19 +88,27 @@ class TimedWork(Protocol):
 
 
 class TimerLoop:
-    """One coroutine that sleeps until the earliest due work of all sources, then runs it.
+    """One timer for all scheduled work: it fires at the earliest due item of all sources.
 
-    With a manual clock it never sleeps on time: :meth:`run_due` is called when the
-    clock is advanced. One loop for everything keeps idle tasks free: nothing waits
-    per task.
+    A callback on the event loop, not a coroutine per task: 100,000 idle tasks cost no
+    timer. Work falling due within ``granularity`` seconds of the last run waits for
+    the next one, so thousands of creates a second wake the loop hundreds of times a
+    second, not thousands; a reader never sees a stale status, since the API applies
+    due transitions before every read. With a manual clock it never fires on time:
+    :meth:`run_due` is called when the clock is advanced.
     """
 
-    def __init__(self, clock: Clock, sources: Sequence[TimedWork]) -> None:
+    def __init__(
+        self, clock: Clock, sources: Sequence[TimedWork], granularity: float = 0.005
+    ) -> None:
         self.clock = clock
         self.sources = list(sources)
-        self._wake: asyncio.Event | None = None
-        self._sleeping_until: float | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.granularity = granularity
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        # Clock time the timer fires at, while it is set.
+        self._fires_at: float | None = None
+        self._last_run = -math.inf
 
     def run_due(self) -> int:
         """Run all due work, in time order across sources, and return how much ran."""
@@ -123,36 +131,41 @@ class TimerLoop:
                 return ran  # nothing moved; avoid spinning on a stuck source
 
     def wake(self, due: float) -> None:
-        """Tell the loop that work is due at ``due``; wakes it if it sleeps past that."""
-        if self._wake is None:
+        """Tell the loop that work is due at ``due``; sets the timer sooner if need be."""
+        if self._loop is None or self.clock.mode == "manual":
             return
-        if self._sleeping_until is None or due < self._sleeping_until:
-            self._wake.set()
+        if self._fires_at is None or due < self._fires_at:
+            self._arm(due)
 
     def start(self) -> None:
-        """Start the loop in the running event loop, once."""
-        if self._task is None or self._task.done():
-            self._wake = asyncio.Event()
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        """Start firing in the running event loop (again, if it was started in another)."""
+        self._cancel()
+        self._loop = asyncio.get_running_loop()
+        self._fire()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._cancel()
+        self._loop = None
 
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while True:
+    def _cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._fires_at = None
+
+    def _arm(self, due: float) -> None:
+        assert self._loop is not None
+        self._cancel()
+        due = max(due, self._last_run + self.granularity)
+        self._fires_at = due
+        self._timer = self._loop.call_later(max(0.0, due - self.clock.now()), self._fire)
+
+    def _fire(self) -> None:
+        self._timer = self._fires_at = None
+        self._last_run = self.clock.now()
+        try:
             self.run_due()
+        finally:
+            # Set again even if a listener failed, or every later transition would stall.
             dues = [d for s in self.sources if (d := s.next_due()) is not None]
-            if self.clock.mode == "manual" or not dues:
-                self._sleeping_until = None
-                timeout = None
-            else:
-                self._sleeping_until = min(dues)
-                timeout = max(0.0, self._sleeping_until - self.clock.now())
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            if dues and self.clock.mode != "manual" and self._loop is not None:
+                self._arm(min(dues))

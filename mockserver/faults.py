@@ -2,8 +2,8 @@
 
 Faults are rules a test adds through the control API: the next N requests matching a
 method and a path glob answer a given status with the API's own body for it, wait, or
-lose their connection. They sit in front of the API as one ASGI middleware, so a
-faulted request never reaches validation or the task store.
+lose their connection. The request pipeline (``pipeline.py``) asks the
+:class:`FaultGate` first, so a faulted request never reaches validation or the task store.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
 
 from .clock import Clock
 from .errors import message_for_status
@@ -23,7 +23,7 @@ from .errors import message_for_status
 __all__ = [
     "ConnectionDropped",
     "Fault",
-    "FaultMiddleware",
+    "FaultGate",
     "FaultRegistry",
     "RateLimiter",
 ]
@@ -150,31 +150,32 @@ def _error_start(status: int) -> tuple[Message, Message]:
     return start, {"type": "http.response.body", "body": body}
 
 
-class FaultMiddleware:
+class FaultGate:
     """Applies rate limits, faults and latency to API requests (not to ``/_mock``)."""
 
     def __init__(
         self,
-        app: ASGIApp,
         faults: FaultRegistry,
         *,
         latency_ms: int = 0,
         rate_limiter: RateLimiter | None = None,
     ) -> None:
-        self.app = app
         self.faults = faults
         self.latency_ms = latency_ms
         self.rate_limiter = rate_limiter
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
-            await self.app(scope, receive, send)
-            return
+    @property
+    def active(self) -> bool:
+        """Whether any request could be held up or answered here (cheap, asked per request)."""
+        return bool(self.faults) or bool(self.latency_ms) or self.rate_limiter is not None
+
+    async def intercept(self, scope: Scope, send: Send) -> bool:
+        """Apply what matches the request; True when it was answered here."""
         if self.rate_limiter is not None:
             client = scope.get("client")
             if not self.rate_limiter.allow(client[0] if client else "unknown"):
                 await self._answer(send, 429)
-                return
+                return True
         fault = self.faults.take(scope["method"], scope["path"]) if self.faults else None
         delay = self.latency_ms + (fault.delay_ms if fault else 0)
         if delay:
@@ -192,8 +193,8 @@ class FaultMiddleware:
             raise ConnectionDropped(f"fault {fault.id} dropped the connection")
         if fault is not None and fault.status is not None:
             await self._answer(send, fault.status)
-            return
-        await self.app(scope, receive, send)
+            return True
+        return False
 
     async def _answer(self, send: Send, status: int) -> None:
         start, body = _error_start(status)

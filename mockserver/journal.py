@@ -11,20 +11,24 @@ import itertools
 from collections import deque
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from .clock import Clock
-from .faults import CONTROL_PREFIX
 from .tasks import Task
 
-__all__ = ["Journal", "JournalMiddleware"]
+__all__ = ["BODY_LIMIT", "Journal"]
 
-_BODY_LIMIT = 4096
+# How much of a request body the journal keeps.
+BODY_LIMIT = 4096
 
 
 class Journal:
-    def __init__(self, clock: Clock, size: int = 1000) -> None:
+    def __init__(
+        self, clock: Clock, size: int = 1000, secret_headers: frozenset[str] = frozenset()
+    ) -> None:
         self.clock = clock
+        # Headers that carry an API key: the journal says whether one was sent, no more.
+        self._secret_headers = frozenset(name.lower().encode("latin-1") for name in secret_headers)
         self._entries: deque[dict[str, Any]] = deque(maxlen=max(1, size))
         self._ids = itertools.count(1)
 
@@ -32,6 +36,22 @@ class Journal:
         entry["id"] = next(self._ids)
         entry.setdefault("at", self.clock.now())
         self._entries.append(entry)
+
+    def record_request(self, scope: Scope, status: int | None, body: bytes) -> None:
+        """Note an API request (``/_mock`` control traffic is not recorded)."""
+        secret = self._secret_headers
+        api_key_sent = any(name in secret and value for name, value in scope["headers"])
+        self.record(
+            {
+                "kind": "request",
+                "method": scope["method"],
+                "path": scope["path"],
+                "query": scope["query_string"].decode("latin-1"),
+                "status": status,
+                "api_key": "sent" if api_key_sent else "missing",
+                "body": body[:BODY_LIMIT].decode("utf-8", "replace"),
+            }
+        )
 
     def on_transition(self, task: Task, previous: str) -> None:
         """Lifecycle listener: note each status change."""
@@ -52,53 +72,3 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
-
-
-class JournalMiddleware:
-    """Records every API request (not ``/_mock`` control traffic) in the journal."""
-
-    def __init__(self, app: ASGIApp, journal: Journal, secret_headers: frozenset[str]) -> None:
-        self.app = app
-        self.journal = journal
-        self.secret_headers = secret_headers
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        status: list[int] = []
-
-        async def tee_receive() -> Message:
-            nonlocal size
-            message = await receive()
-            if message["type"] == "http.request" and size < _BODY_LIMIT:
-                chunk = message.get("body", b"")[: _BODY_LIMIT - size]
-                chunks.append(chunk)
-                size += len(chunk)
-            return message
-
-        async def tee_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, tee_receive, tee_send)
-        finally:
-            headers = scope.get("headers", [])
-            api_key_sent = any(
-                name.decode("latin-1") in self.secret_headers and value for name, value in headers
-            )
-            self.journal.record(
-                {
-                    "kind": "request",
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "query": scope.get("query_string", b"").decode("latin-1"),
-                    "status": status[0] if status else None,
-                    "api_key": "sent" if api_key_sent else "missing",
-                    "body": b"".join(chunks).decode("utf-8", "replace"),
-                }
-            )

@@ -1,19 +1,22 @@
 """The task state machine: CREATED -> IN_PROGRESS -> COMPLETED | FAILED.
 
-This is the one place where a task's status changes. Nothing runs per task: each
-pending task has one entry in a heap keyed by the time of its next transition, and
-whoever holds the clock (the timer loop, a GET, a manual clock advance) calls
-:meth:`Lifecycle.process_due` to apply every transition whose time has come, in time
-order. Listeners hear of each change (webhooks, the journal).
+This is the one place where a task's status changes. Nothing runs per task: every task
+takes the same time to start and to finish, so the tasks still under way, kept in the
+order they were created, are also in the order their transitions fall due. Two cursors
+into that queue (the next task to start, the next to finish) are the whole schedule;
+creating a task appends to it and nothing else. Whoever holds the clock (the timer
+loop, a GET, a manual clock advance) calls :meth:`Lifecycle.process_due` to apply every
+transition whose time has come, in time order. Listeners hear of each change (webhooks,
+the journal).
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import json
+import math
 import random
 import uuid
+from array import array
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -49,7 +52,6 @@ class Lifecycle:
         complete_after: float,
         failure_rate: float = 0.0,
         seed: int | None = None,
-        result_urls: Callable[[Task], tuple[str, ...]] | None = None,
         on_schedule: Callable[[float], None] | None = None,
     ) -> None:
         if not 0 <= in_progress_after <= complete_after:
@@ -63,11 +65,14 @@ class Lifecycle:
         self.failure_rate = failure_rate
         self._seed = seed
         self._rng = random.Random(seed)
-        self._result_urls = result_urls or (lambda task: ())
         self._on_schedule = on_schedule
-        # (due time, tie-breaker, task id, status it moves to then)
-        self._heap: list[tuple[float, int, str, str]] = []
-        self._sequence = itertools.count()
+        # Tasks under way in creation order, with their creation times. Before
+        # ``_started`` they have had their IN_PROGRESS step; before ``_finished`` their
+        # final one too (those are dropped from the front now and then).
+        self._queue: list[str] = []
+        self._created = array("d")
+        self._started = 0
+        self._finished = 0
         self._listeners: list[TransitionListener] = []
 
     def subscribe(self, listener: TransitionListener) -> None:
@@ -97,15 +102,13 @@ class Lifecycle:
             request_json=json.dumps(params, separators=(",", ":"), ensure_ascii=False),
         )
         self.store.add(task)
-        self._schedule(now + self.in_progress_after, task.task_id, IN_PROGRESS)
+        self._enqueue(task)
         return task
 
     def restore(self, task: Task) -> None:
-        """Re-arm the schedule of a task loaded from persistent storage."""
-        if task.status == CREATED:
-            self._schedule(task.created_at + self.in_progress_after, task.task_id, IN_PROGRESS)
-        elif task.status == IN_PROGRESS:
-            self._schedule(task.created_at + self.complete_after, task.task_id, task.outcome)
+        """Re-arm the schedule of a task loaded from persistent storage (oldest first)."""
+        if task.status not in TERMINAL_STATUSES:
+            self._enqueue(task)
 
     def set_outcome(self, task_id: str, outcome: str, reason: str | None = None) -> Task:
         """Decide how a not-yet-finished task will end, without changing its status now."""
@@ -119,26 +122,33 @@ class Lifecycle:
         return task
 
     def next_due(self) -> float | None:
-        return self._heap[0][0] if self._heap else None
+        due = min(self._start_due(), self._finish_due())
+        return None if due == math.inf else due
 
     def process_due(self, now: float | None = None) -> int:
         """Apply every transition due at or before ``now``; return how many were applied."""
         now = self.clock.now() if now is None else now
         applied = 0
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            due, _, task_id, target = heapq.heappop(heap)
-            task = self.store.get(task_id)
-            if task is None or task.status in TERMINAL_STATUSES:
-                continue
-            if status_rank(task.status) < status_rank(target):
-                # A terminal entry's target is re-read: set_outcome may have changed it.
-                self._move(task, target if target == IN_PROGRESS else task.outcome, due)
-                applied += 1
-            if target == IN_PROGRESS:
-                self._schedule(
-                    task.created_at + self.complete_after, task_id, COMPLETED, notify=False
-                )
+        while True:
+            start_due, finish_due = self._start_due(), self._finish_due()
+            if start_due <= finish_due:
+                if start_due > now:
+                    break
+                task = self.store.get(self._queue[self._started])
+                self._started += 1
+                if task is not None and task.status == CREATED:
+                    self._move(task, IN_PROGRESS, start_due)
+                    applied += 1
+            else:
+                if finish_due > now:
+                    break
+                task = self.store.get(self._queue[self._finished])
+                self._finished += 1
+                if task is not None and task.status not in TERMINAL_STATUSES:
+                    # The outcome is read now: set_outcome may have changed it.
+                    self._move(task, task.outcome, finish_due)
+                    applied += 1
+        self._drop_finished()
         return applied
 
     def force(self, task_id: str, status: str, reason: str | None = None) -> Task:
@@ -157,11 +167,14 @@ class Lifecycle:
         return self._move(task, status, now)
 
     def clear(self) -> None:
-        self._heap.clear()
+        self._queue.clear()
+        del self._created[:]
+        self._started = self._finished = 0
         self._rng = random.Random(self._seed)
 
     def pending(self) -> int:
-        return len(self._heap)
+        """How many tasks have a transition still to come."""
+        return len(self._queue) - self._finished
 
     def _get(self, task_id: str) -> Task:
         task = self.store.get(task_id)
@@ -169,15 +182,36 @@ class Lifecycle:
             raise KeyError(task_id)
         return task
 
-    def _schedule(self, due: float, task_id: str, target: str, notify: bool = True) -> None:
-        heapq.heappush(self._heap, (due, next(self._sequence), task_id, target))
-        if notify and self._on_schedule is not None:
-            self._on_schedule(due)
+    def _enqueue(self, task: Task) -> None:
+        # Only a queue with no task waiting to start can hold a due time later than this
+        # task's start; otherwise the timer is already set for something sooner.
+        nothing_waiting = self._started == len(self._queue)
+        self._queue.append(task.task_id)
+        self._created.append(task.created_at)
+        if nothing_waiting and self._on_schedule is not None:
+            self._on_schedule(task.created_at + self.in_progress_after)
+
+    def _start_due(self) -> float:
+        if self._started < len(self._queue):
+            return self._created[self._started] + self.in_progress_after
+        return math.inf
+
+    def _finish_due(self) -> float:
+        if self._finished < self._started:
+            return self._created[self._finished] + self.complete_after
+        return math.inf
+
+    def _drop_finished(self) -> None:
+        # Drop the finished front of the queue once it is most of it: amortised O(1).
+        if self._finished > 1024 and self._finished * 2 > len(self._queue):
+            del self._queue[: self._finished]
+            del self._created[: self._finished]
+            self._started -= self._finished
+            self._finished = 0
 
     def _move(self, task: Task, status: str, at: float) -> Task:
         previous = task.status
-        generated = self._result_urls(task) if status == COMPLETED else ()
-        task = task.replace(status=status, updated_at=at, generated=generated)
+        task = task.moved(status, at)
         self.store.put(task)
         for listener in self._listeners:
             listener(task, previous)

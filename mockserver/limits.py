@@ -23,14 +23,16 @@ import asyncio
 from typing import Any, Final
 
 import orjson
-from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 __all__ = [
     "DEFAULT_BODY_TIMEOUT",
     "DEFAULT_MAX_BODY_BYTES",
     "MAX_JSON_DEPTH",
-    "LimitsMiddleware",
+    "BodyLimits",
+    "BodyTimedOut",
+    "BodyTooLarge",
+    "refuse",
     "too_deep",
 ]
 
@@ -58,109 +60,83 @@ def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-class _BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(Exception):
+    """The body passed the size limit (answer 413 and close)."""
 
 
-class _BodyTimedOut(Exception):
-    pass
+class BodyTimedOut(Exception):
+    """The body did not finish arriving in time (answer 408 and close)."""
 
 
-def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None  # counted while streaming instead
-    return None
-
-
-class LimitsMiddleware:
-    """Enforces the body size limit and the body-read deadline on every HTTP request."""
+class BodyLimits:
+    """The body size limit and the body-read deadline, applied to every HTTP request."""
 
     def __init__(
         self,
-        app: ASGIApp,
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
-        self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = _declared_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await self._refuse(send, 413, self._too_large_message())
-            return
+    def declared_too_large(self, scope: Scope) -> bool:
+        """A declared ``Content-Length`` over the limit: refused before reading anything."""
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    return int(value) > self.max_body_bytes
+                except ValueError:
+                    return False  # counted while streaming instead
+        return False
+
+    def guard(self, receive: Receive) -> Receive:
+        """``receive`` that raises :class:`BodyTooLarge` or :class:`BodyTimedOut`."""
         received = 0
         body_done = False
         deadline: float | None = None
-        response_started = False
 
-        async def limited_receive() -> Message:
+        async def guarded() -> Message:
             nonlocal received, body_done, deadline
             if body_done:
                 return await receive()  # only http.disconnect is left to wait for
-            loop = asyncio.get_running_loop()
             if deadline is None:
-                deadline = loop.time() + self.body_timeout
+                deadline = asyncio.get_running_loop().time() + self.body_timeout
             try:
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
             except TimeoutError:
-                raise _BodyTimedOut from None
+                raise BodyTimedOut from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _BodyTooLarge
+                    raise BodyTooLarge
                 body_done = not message.get("more_body", False)
             else:
                 body_done = True
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
+        return guarded
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if response_started:
-                raise
-            await self._refuse(send, 413, self._too_large_message())
-        except _BodyTimedOut:
-            if response_started:
-                raise
-            message = f"Request body not received within {self.body_timeout:g} s"
-            await self._refuse(send, 408, message)
-        except ClientDisconnect:
-            # The client hung up mid-body: nobody to answer, and not a server error.
-            if response_started:
-                raise
-
-    def _too_large_message(self) -> str:
+    def too_large_message(self) -> str:
         return f"Request body is larger than the limit of {self.max_body_bytes} bytes"
 
-    @staticmethod
-    async def _refuse(send: Send, status: int, message: str) -> None:
-        body = orjson.dumps({"message": message})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    def timed_out_message(self) -> str:
+        return f"Request body not received within {self.body_timeout:g} s"
+
+
+async def refuse(send: Send, status: int, message: str) -> None:
+    """Answer ``status`` with ``message`` and close: an unread body cannot frame a next request."""
+    body = orjson.dumps({"message": message})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -65,14 +65,16 @@ class StateFileError(ValueError):
 
 
 def _encode(task: Task) -> tuple[object, ...]:
+    # ``generated`` is derived from the rest (Task.generated); the column keeps it for
+    # anyone reading the file with other tools.
     row = list(task.to_row())
-    row[9] = json.dumps(list(task.generated))
+    row.insert(9, json.dumps(list(task.generated)))
     return tuple(row)
 
 
 def _decode(row: tuple[object, ...]) -> Task:
     values = list(row)
-    values[9] = tuple(json.loads(str(values[9])))
+    del values[9]
     return Task.from_row(tuple(values))
 
 
@@ -105,6 +107,9 @@ class SQLiteTaskStore:
 
     def list_for_owner(self, owner: str, offset: int, limit: int) -> list[Task]:
         return self._memory.list_for_owner(owner, offset, limit)
+
+    def statuses_for_owner(self, owner: str, offset: int, limit: int) -> list[tuple[str, str]]:
+        return self._memory.statuses_for_owner(owner, offset, limit)
 
     def all(self) -> list[Task]:
         return self._memory.all()

@@ -10,14 +10,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import marshal
+import struct
+from array import array
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 __all__ = [
     "COMPLETED",
     "CREATED",
     "FAILED",
     "IN_PROGRESS",
+    "RESULT_PATH",
     "STATUSES",
     "TERMINAL_STATUSES",
     "InMemoryTaskStore",
@@ -34,6 +37,8 @@ FAILED: Final = "FAILED"
 STATUSES: Final = (CREATED, IN_PROGRESS, COMPLETED, FAILED)
 TERMINAL_STATUSES: Final = frozenset({COMPLETED, FAILED})
 _RANK: Final = {CREATED: 0, IN_PROGRESS: 1, COMPLETED: 2, FAILED: 2}
+# Where a completed task's video is served (admin.py), under the URL it was created through.
+RESULT_PATH: Final = "/_mock/media/{task_id}.mp4"
 
 
 def status_rank(status: str) -> int:
@@ -59,30 +64,39 @@ class Task:
     webhook_url: str | None
     # Scheme and host the task was created through: result URLs are built from it.
     base_url: str
-    generated: tuple[str, ...] = ()
     # The validated request body as JSON text, kept for checks that read the media.
     request_json: str = "{}"
     # Why the task failed, when the fake knows; never part of an API response.
     failure_reason: str | None = None
 
+    @property
+    def generated(self) -> tuple[str, ...]:
+        """The result URLs: one video once the task has COMPLETED, none before or on failure."""
+        if self.status != COMPLETED:
+            return ()
+        return (self.base_url + RESULT_PATH.format(task_id=self.task_id),)
+
     def replace(self, **changes: object) -> Task:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
-    def to_row(self) -> tuple[object, ...]:
-        return (
+    def moved(self, status: str, at: float) -> Task:
+        """This task with a new status since ``at`` (a faster :meth:`replace` for the hot path)."""
+        return Task(
             self.task_id,
             self.owner,
-            self.status,
+            status,
             self.created_at,
-            self.updated_at,
+            at,
             self.outcome,
             self.aspect_ratio,
             self.webhook_url,
             self.base_url,
-            self.generated,
             self.request_json,
             self.failure_reason,
         )
+
+    def to_row(self) -> tuple[object, ...]:
+        return dataclasses.astuple(self)
 
     @classmethod
     def from_row(cls, row: tuple[object, ...]) -> Task:
@@ -90,18 +104,26 @@ class Task:
 
 
 class TaskStore(Protocol):
-    """Where tasks live. Implementations keep insertion order per owner."""
+    """Where tasks live. Implementations keep insertion order per owner.
+
+    Of a stored task, only ``status``, ``updated_at``, ``outcome`` and ``failure_reason``
+    ever change (:meth:`put`); the rest is fixed when it is added.
+    """
 
     def add(self, task: Task) -> None: ...
 
     def get(self, task_id: str) -> Task | None: ...
 
     def put(self, task: Task) -> None:
-        """Replace a stored task with a newer version of itself."""
+        """Store the new status, times, outcome and failure reason of a stored task."""
         ...
 
     def list_for_owner(self, owner: str, offset: int, limit: int) -> list[Task]:
         """The owner's tasks, newest first."""
+        ...
+
+    def statuses_for_owner(self, owner: str, offset: int, limit: int) -> list[tuple[str, str]]:
+        """``(task_id, status)`` of the owner's tasks, newest first (the list endpoint)."""
         ...
 
     def all(self) -> list[Task]: ...
@@ -111,56 +133,122 @@ class TaskStore(Protocol):
     def __len__(self) -> int: ...
 
 
+_SERIAL: Final = struct.Struct("<I")
+_OUTCOME_SHIFT: Final = 2
+
+
 class InMemoryTaskStore:
-    """Tasks in a dict, each packed into one ``bytes`` value.
+    """Tasks in a dict, each packed into one ``bytes`` value written once.
 
     The garbage collector never looks inside bytes, so 100,000 stored tasks add nothing
-    to collection pauses, and a packed task takes about half the memory of its tuple.
-    Tuples of atoms were not enough: a row holding the tuple of result URLs stays
-    tracked through several full collections, and p99 latency climbed with the store
-    (performance-notes.md, cost 3).
+    to collection pauses (performance-notes.md, cost 3). What changes over a task's life
+    (status, outcome, update time) lives in flat arrays indexed by the task's serial
+    number, so a status change rewrites two array cells instead of the packed task:
+    nothing is reallocated, and memory does not fragment as tasks move on. Owners and
+    base URLs, the same for thousands of tasks, are kept once each.
     """
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        # task id -> serial (4 bytes) + marshal of the fixed fields
         self._rows: dict[str, bytes] = {}
-        self._by_owner: dict[str, list[str]] = {}
+        # Indexed by serial:
+        self._ids: list[str] = []
+        self._states = bytearray()  # status index | outcome index << 2
+        self._updated = array("d")
+        self._reasons: dict[int, str] = {}
+        self._by_owner: dict[str, array[int]] = {}
+        self._owner_index: dict[str, int] = {}
+        self._owners: list[str] = []
+        self._base_index: dict[str, int] = {}
+        self._bases: list[str] = []
 
     def add(self, task: Task) -> None:
-        self._rows[task.task_id] = _pack(task)
-        self._by_owner.setdefault(task.owner, []).append(task.task_id)
+        if task.task_id in self._rows:
+            raise KeyError(f"task {task.task_id} is stored already")
+        serial = len(self._ids)
+        owner = self._intern(task.owner, self._owner_index, self._owners)
+        base = self._intern(task.base_url, self._base_index, self._bases)
+        fixed = (owner, base, task.created_at, task.aspect_ratio, task.webhook_url)
+        self._rows[task.task_id] = _SERIAL.pack(serial) + marshal.dumps((*fixed, task.request_json))
+        self._ids.append(task.task_id)
+        self._states.append(_state(task))
+        self._updated.append(task.updated_at)
+        if task.failure_reason is not None:
+            self._reasons[serial] = task.failure_reason
+        self._by_owner.setdefault(task.owner, array("I")).append(serial)
 
     def get(self, task_id: str) -> Task | None:
         row = self._rows.get(task_id)
-        return _unpack(task_id, row) if row is not None else None
+        return self._unpack(task_id, row) if row is not None else None
 
     def put(self, task: Task) -> None:
-        if task.task_id not in self._rows:
+        row = self._rows.get(task.task_id)
+        if row is None:
             raise KeyError(task.task_id)
-        self._rows[task.task_id] = _pack(task)
+        serial = _SERIAL.unpack_from(row)[0]
+        self._states[serial] = _state(task)
+        self._updated[serial] = task.updated_at
+        if task.failure_reason is None:
+            self._reasons.pop(serial, None)
+        else:
+            self._reasons[serial] = task.failure_reason
 
     def list_for_owner(self, owner: str, offset: int, limit: int) -> list[Task]:
-        ids = self._by_owner.get(owner, [])
-        end = len(ids) - offset
-        start = max(end - limit, 0)
-        return [_unpack(i, self._rows[i]) for i in reversed(ids[start : max(end, 0)])]
+        ids = self._ids
+        return [self._unpack(ids[s], self._rows[ids[s]]) for s in self._page(owner, offset, limit)]
+
+    def statuses_for_owner(self, owner: str, offset: int, limit: int) -> list[tuple[str, str]]:
+        ids, states = self._ids, self._states
+        return [(ids[s], STATUSES[states[s] & 3]) for s in self._page(owner, offset, limit)]
 
     def all(self) -> list[Task]:
-        return [_unpack(task_id, row) for task_id, row in self._rows.items()]
-
-    def clear(self) -> None:
-        self._rows.clear()
-        self._by_owner.clear()
+        return [self._unpack(task_id, self._rows[task_id]) for task_id in self._ids]
 
     def __len__(self) -> int:
         return len(self._rows)
 
+    def _page(self, owner: str, offset: int, limit: int) -> list[int]:
+        serials = self._by_owner.get(owner)
+        if not serials or offset < 0 or limit <= 0:
+            return []
+        end = len(serials) - offset
+        if end <= 0:
+            return []
+        page = serials[max(end - limit, 0) : end].tolist()
+        page.reverse()
+        return page
 
-def _pack(task: Task) -> bytes:
-    # The id is the dict's key already. Every other field is a str, a float, None or a
-    # tuple of str, all of which marshal handles.
-    row: Any = task.to_row()[1:]
-    return marshal.dumps(row)
+    def _unpack(self, task_id: str, row: bytes) -> Task:
+        serial = _SERIAL.unpack_from(row)[0]
+        owner, base, created_at, aspect_ratio, webhook_url, request_json = marshal.loads(
+            memoryview(row)[4:]
+        )
+        state = self._states[serial]
+        return Task(
+            task_id,
+            self._owners[owner],
+            STATUSES[state & 3],
+            created_at,
+            self._updated[serial],
+            STATUSES[state >> _OUTCOME_SHIFT],
+            aspect_ratio,
+            webhook_url,
+            self._bases[base],
+            request_json,
+            self._reasons.get(serial),
+        )
+
+    @staticmethod
+    def _intern(value: str, index: dict[str, int], values: list[str]) -> int:
+        found = index.get(value)
+        if found is None:
+            found = index[value] = len(values)
+            values.append(value)
+        return found
 
 
-def _unpack(task_id: str, packed: bytes) -> Task:
-    return Task.from_row((task_id, *marshal.loads(packed)))
+def _state(task: Task) -> int:
+    return STATUSES.index(task.status) | STATUSES.index(task.outcome) << _OUTCOME_SHIFT

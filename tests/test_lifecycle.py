@@ -20,12 +20,7 @@ def make_lifecycle(**kwargs: Any) -> tuple[Lifecycle, ManualClock, list[tuple[st
     clock = ManualClock(start=1_000_000.0)
     kwargs.setdefault("in_progress_after", 1.0)
     kwargs.setdefault("complete_after", 3.0)
-    lifecycle = Lifecycle(
-        InMemoryTaskStore(),
-        clock,
-        result_urls=lambda task: (f"{task.base_url}/_mock/media/{task.task_id}.mp4",),
-        **kwargs,
-    )
+    lifecycle = Lifecycle(InMemoryTaskStore(), clock, **kwargs)
     changes: list[tuple[str, str]] = []
     lifecycle.subscribe(lambda task, previous: changes.append((previous, task.status)))
     return lifecycle, clock, changes

@@ -41,7 +41,7 @@ def test_state_file_round_trips_tasks_and_deliveries(tmp_path: Path) -> None:
     state = StateFile(path)
     state.tasks.add(_task("a"))
     state.tasks.add(_task("b"))
-    state.tasks.put(_task("a", status=COMPLETED).replace(generated=("http://x/a.mp4",)))
+    state.tasks.put(_task("a", status=COMPLETED))
     first = Delivery("w1", "a", IN_PROGRESS, "http://127.0.0.1:1/hook", b'{"x":1}')
     second = Delivery("w2", "a", COMPLETED, "http://127.0.0.1:1/hook", b'{"x":2}')
     done = Delivery("w3", "b", IN_PROGRESS, "http://127.0.0.1:1/hook", b"{}")
@@ -58,7 +58,7 @@ def test_state_file_round_trips_tasks_and_deliveries(tmp_path: Path) -> None:
         task = reopened.tasks.get("a")
         assert task is not None
         assert task.status == COMPLETED
-        assert task.generated == ("http://x/a.mp4",)
+        assert task.generated == ("http://127.0.0.1:2/_mock/media/a.mp4",)
         pending = reopened.outbox.pending()
         assert [(d.webhook_id, d.attempts, d.body) for d in pending] == [
             ("w1", 2, b'{"x":1}'),

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from mockserver.tasks import COMPLETED, CREATED, FAILED, InMemoryTaskStore, Task
+from mockserver.tasks import COMPLETED, CREATED, FAILED, IN_PROGRESS, InMemoryTaskStore, Task
 
 
 def make_task(number: int, owner: str = "owner-a", **changes: object) -> Task:
@@ -31,24 +31,48 @@ def test_a_stored_task_comes_back_equal_field_for_field() -> None:
         1,
         status=FAILED,
         outcome=FAILED,
-        generated=("http://127.0.0.1:8080/_mock/media/task-1.mp4", "second"),
         webhook_url="http://127.0.0.1:9/hook",
         failure_reason="forced by a test",
         aspect_ratio=None,
     )
     store.add(task)
+    store.add(make_task(2, owner="owner-b", base_url="https://other.example"))
     assert store.get("task-1") == task
+    assert store.get("task-2") == make_task(2, owner="owner-b", base_url="https://other.example")
     assert store.get("missing") is None
 
 
-def test_put_replaces_and_refuses_unknown_tasks() -> None:
+def test_put_stores_the_new_status_times_outcome_and_reason() -> None:
     store = InMemoryTaskStore()
     store.add(make_task(1))
-    newer = make_task(1, status=COMPLETED, generated=("http://x/_mock/media/task-1.mp4",))
-    store.put(newer)
-    assert store.get("task-1") == newer
+    store.add(make_task(2))
+    moving = make_task(1, status=IN_PROGRESS, updated_at=1005.0, outcome=FAILED)
+    store.put(moving.replace(failure_reason="media check"))
+    assert store.get("task-1") == moving.replace(failure_reason="media check")
+    store.put(moving.replace(status=FAILED, updated_at=1010.0))
+    assert store.get("task-1") == moving.replace(status=FAILED, updated_at=1010.0)
+    assert store.get("task-2") == make_task(2)  # its neighbour untouched
     with pytest.raises(KeyError):
-        store.put(make_task(2))
+        store.put(make_task(3))
+
+
+def test_a_task_cannot_be_added_twice() -> None:
+    store = InMemoryTaskStore()
+    store.add(make_task(1))
+    with pytest.raises(KeyError):
+        store.add(make_task(1, status=COMPLETED))
+    assert store.get("task-1") == make_task(1) and len(store) == 1
+
+
+def test_a_completed_task_points_at_its_video_under_the_url_it_was_created_through() -> None:
+    store = InMemoryTaskStore()
+    store.add(make_task(1))
+    store.put(make_task(1, status=COMPLETED))
+    stored = store.get("task-1")
+    assert stored is not None
+    assert stored.generated == ("http://127.0.0.1:8080/_mock/media/task-1.mp4",)
+    assert make_task(1, status=FAILED, outcome=FAILED).generated == ()
+    assert make_task(1, status=IN_PROGRESS).generated == ()
 
 
 def test_listing_is_per_owner_newest_first_and_paged() -> None:
@@ -56,18 +80,34 @@ def test_listing_is_per_owner_newest_first_and_paged() -> None:
     for number in range(5):
         store.add(make_task(number))
     store.add(make_task(99, owner="owner-b"))
+    store.put(make_task(3, status=IN_PROGRESS))
     assert [t.task_id for t in store.list_for_owner("owner-a", 0, 2)] == ["task-4", "task-3"]
     assert [t.task_id for t in store.list_for_owner("owner-a", 4, 10)] == ["task-0"]
     assert store.list_for_owner("owner-a", 5, 10) == []
     assert [t.task_id for t in store.list_for_owner("owner-b", 0, 10)] == ["task-99"]
+    assert store.statuses_for_owner("owner-a", 0, 2) == [
+        ("task-4", CREATED),
+        ("task-3", IN_PROGRESS),
+    ]
+    assert store.statuses_for_owner("owner-a", 3, 5) == [("task-1", CREATED), ("task-0", CREATED)]
+    assert store.statuses_for_owner("nobody", 0, 5) == []
     assert len(store) == 6 and len(store.all()) == 6
+    assert [t.task_id for t in store.all()][:2] == ["task-0", "task-1"]
     store.clear()
     assert len(store) == 0 and store.list_for_owner("owner-a", 0, 10) == []
+    store.add(make_task(1))
+    assert store.get("task-1") == make_task(1)
 
 
 def test_stored_tasks_add_nothing_for_the_garbage_collector_to_scan() -> None:
     """What keeps p99 flat with 100,000 tasks stored (performance-notes.md, cost 3)."""
     store = InMemoryTaskStore()
-    for number in range(100):
-        store.add(make_task(number, generated=("http://x/a.mp4",)))
-    assert not any(gc.is_tracked(row) for row in store._rows.values())
+    store.add(make_task(0))
+    gc.collect()
+    before = len(gc.get_objects())
+    for number in range(1, 2000):
+        store.add(make_task(number))
+        store.put(make_task(number, status=IN_PROGRESS))
+    gc.collect()
+    # A handful of containers, whatever the number of tasks.
+    assert len(gc.get_objects()) - before < 20

@@ -1,0 +1,139 @@
+"""How every HTTP request is served, step by step, in one place.
+
+1. Limits (``limits.py``): a declared body over the size limit gets 413 before anything
+   is read; the body is read through a guard that answers 413 or 408 as it arrives.
+2. Faults (``faults.py``), API paths only: rate limits, injected faults, latency.
+3. The handler: an API operation's own (``api.py``) when the method and path are one of
+   the spec's, straight, without Starlette's routing or request objects (this is the
+   hot path); anything else (the control API under ``/_mock``, unknown paths, wrong
+   methods) goes to the Starlette router.
+4. Journal (``journal.py``), API paths only: what came in and what went out.
+
+An API request that fails in the fake itself gets the API's own 500 body; a client's
+mistake never does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import orjson
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .api import ApiRequest, ApiRoutes
+from .errors import ApiError, message_for_status
+from .faults import CONTROL_PREFIX, ConnectionDropped, FaultGate
+from .journal import Journal
+from .limits import BodyLimits, BodyTimedOut, BodyTooLarge, refuse
+
+__all__ = ["RequestPipeline"]
+
+_JSON = (b"content-type", b"application/json")
+
+
+class RequestPipeline:
+    """The ASGI entry for HTTP requests; ``router`` serves what is not an API operation."""
+
+    def __init__(
+        self,
+        routes: ApiRoutes,
+        router: ASGIApp,
+        *,
+        limits: BodyLimits,
+        gate: FaultGate,
+        journal: Journal,
+        on_request: Callable[[], None],
+    ) -> None:
+        self.routes = routes
+        self.router = router
+        self.limits = limits
+        self.gate = gate
+        self.journal = journal
+        # Called first on every request (starts the timers in the running event loop).
+        self.on_request = on_request
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.on_request()
+        path: str = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        request = ApiRequest(scope, self.limits.guard(receive), {})
+        if path.startswith(CONTROL_PREFIX):
+            await self._guarded(request, send, self._route(request, send))
+            return
+        started: list[int] = []
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started.append(message["status"])
+            await send(message)
+
+        try:
+            await self._guarded(request, tracking_send, self._api(request, path, tracking_send))
+        finally:
+            self.journal.record_request(scope, started[0] if started else None, request.body_seen)
+
+    async def _guarded(self, request: ApiRequest, send: Send, serve: Awaitable[None]) -> None:
+        """Run ``serve``; answer 413/408 when the body guard stops it."""
+        try:
+            await serve
+        except BodyTooLarge:
+            await refuse(send, 413, self.limits.too_large_message())
+        except BodyTimedOut:
+            await refuse(send, 408, self.limits.timed_out_message())
+        except ClientDisconnect:
+            pass  # the client hung up mid-body: nobody to answer, and not a server error
+
+    async def _route(self, request: ApiRequest, send: Send) -> None:
+        """Hand a request to the Starlette router."""
+        scope = request.scope
+        if self.limits.declared_too_large(scope):
+            raise BodyTooLarge
+        await self.router(scope, request.receive, send)
+
+    async def _api(self, request: ApiRequest, path: str, send: Send) -> None:
+        scope = request.scope
+        if self.limits.declared_too_large(scope):
+            raise BodyTooLarge
+        if self.gate.active and await self.gate.intercept(scope, send):
+            return
+        found = self.routes.match(scope["method"], path)
+        if found is None:
+            allowed = self.routes.methods_for(path)
+            if allowed:
+                await _answer(send, 405, _message(405), [(b"allow", ", ".join(allowed).encode())])
+            else:
+                await self._route(request, send)
+            return
+        route, request.path_params = found
+        try:
+            status, body = await route.handler(request)
+        except ApiError as exc:
+            headers = [
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()
+            ]
+            await _answer(send, exc.status, orjson.dumps(exc.body), headers)
+            return
+        except (BodyTooLarge, BodyTimedOut, ClientDisconnect, ConnectionDropped):
+            raise
+        except Exception:
+            # The fake's own failure: the API's 500 body, then the error for the server's log.
+            await _answer(send, 500, _message(500))
+            raise
+        await _answer(send, status, body)
+
+
+def _message(status: int) -> bytes:
+    return orjson.dumps({"message": message_for_status(status)})
+
+
+async def _answer(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    raw_headers = [_JSON, (b"content-length", b"%d" % len(body))]
+    if headers:
+        raw_headers += headers
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
