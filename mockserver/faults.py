@@ -169,13 +169,13 @@ class FaultGate:
         """Whether any request could be held up or answered here (cheap, asked per request)."""
         return bool(self.faults) or bool(self.latency_ms) or self.rate_limiter is not None
 
-    async def intercept(self, scope: Scope, send: Send) -> bool:
-        """Apply what matches the request; True when it was answered here."""
+    async def intercept(self, scope: Scope, send: Send) -> int | None:
+        """Apply what matches the request: the status it answered here, or None."""
         if self.rate_limiter is not None:
             client = scope.get("client")
             if not self.rate_limiter.allow(client[0] if client else "unknown"):
                 await self._answer(send, 429)
-                return True
+                return 429
         fault = self.faults.take(scope["method"], scope["path"]) if self.faults else None
         delay = self.latency_ms + (fault.delay_ms if fault else 0)
         if delay:
@@ -193,8 +193,8 @@ class FaultGate:
             raise ConnectionDropped(f"fault {fault.id} dropped the connection")
         if fault is not None and fault.status is not None:
             await self._answer(send, fault.status)
-            return True
-        return False
+            return fault.status
+        return None
 
     async def _answer(self, send: Send, status: int) -> None:
         start, body = _error_start(status)

@@ -22,6 +22,14 @@ __all__ = ["BODY_LIMIT", "Journal"]
 BODY_LIMIT = 4096
 
 
+# Requests and transitions, written on every request and read rarely, are kept as
+# tuples of these fields and made into dicts (keys in this order) when read.
+_REQUEST_FIELDS = ("kind", "method", "path", "query", "status", "api_key", "body", "id", "at")
+_TRANSITION_FIELDS = ("kind", "task_id", "from", "status", "at", "id", "reason")
+
+_Entry = dict[str, Any] | tuple[Any, ...]
+
+
 class Journal:
     def __init__(
         self, clock: Clock, size: int = 1000, secret_headers: frozenset[str] = frozenset()
@@ -29,7 +37,7 @@ class Journal:
         self.clock = clock
         # Headers that carry an API key: the journal says whether one was sent, no more.
         self._secret_headers = frozenset(name.lower().encode("latin-1") for name in secret_headers)
-        self._entries: deque[dict[str, Any]] = deque(maxlen=max(1, size))
+        self._entries: deque[_Entry] = deque(maxlen=max(1, size))
         self._ids = itertools.count(1)
 
     def record(self, entry: dict[str, Any]) -> None:
@@ -41,34 +49,56 @@ class Journal:
         """Note an API request (``/_mock`` control traffic is not recorded)."""
         secret = self._secret_headers
         api_key_sent = any(name in secret and value for name, value in scope["headers"])
-        self.record(
-            {
-                "kind": "request",
-                "method": scope["method"],
-                "path": scope["path"],
-                "query": scope["query_string"].decode("latin-1"),
-                "status": status,
-                "api_key": "sent" if api_key_sent else "missing",
-                "body": body[:BODY_LIMIT].decode("utf-8", "replace"),
-            }
+        self._entries.append(
+            (
+                "request",
+                scope["method"],
+                scope["path"],
+                scope["query_string"],
+                status,
+                api_key_sent,
+                body[:BODY_LIMIT],
+                next(self._ids),
+                self.clock.now(),
+            )
         )
 
     def on_transition(self, task: Task, previous: str) -> None:
         """Lifecycle listener: note each status change."""
-        entry: dict[str, Any] = {
-            "kind": "transition",
-            "task_id": task.task_id,
-            "from": previous,
-            "status": task.status,
-            "at": task.updated_at,
-        }
-        if task.failure_reason:
-            entry["reason"] = task.failure_reason
-        self.record(entry)
+        self._entries.append(
+            (
+                "transition",
+                task.task_id,
+                previous,
+                task.status,
+                task.updated_at,
+                next(self._ids),
+                task.failure_reason,
+            )
+        )
 
     def entries(self, limit: int | None = None, kind: str | None = None) -> list[dict[str, Any]]:
-        items = [e for e in self._entries if kind is None or e["kind"] == kind]
+        items = [_as_dict(e) for e in self._entries if kind is None or _kind(e) == kind]
         return items[-limit:] if limit else items
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def _kind(entry: _Entry) -> Any:
+    return entry[0] if isinstance(entry, tuple) else entry["kind"]
+
+
+def _as_dict(entry: _Entry) -> dict[str, Any]:
+    if isinstance(entry, dict):
+        return entry
+    if entry[0] == "request":
+        view = dict(zip(_REQUEST_FIELDS, entry, strict=True))
+        view["query"] = entry[3].decode("latin-1")
+        view["api_key"] = "sent" if entry[5] else "missing"
+        view["body"] = entry[6].decode("utf-8", "replace")
+        return view
+    view = dict(zip(_TRANSITION_FIELDS, entry, strict=True))
+    if not view["reason"]:
+        del view["reason"]
+    return view

@@ -100,13 +100,29 @@ class BodyLimits:
             nonlocal received, body_done, deadline
             if body_done:
                 return await receive()  # only http.disconnect is left to wait for
+            loop = asyncio.get_running_loop()
             if deadline is None:
-                deadline = asyncio.get_running_loop().time() + self.body_timeout
+                deadline = loop.time() + self.body_timeout
+            # One timer handle, not asyncio.timeout(): this runs for every request, and
+            # the body has almost always arrived already.
+            reader = asyncio.current_task()
+            expired = False
+
+            def expire() -> None:
+                nonlocal expired
+                expired = True
+                if reader is not None:
+                    reader.cancel()
+
+            timer = loop.call_at(deadline, expire)
             try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
-                raise BodyTimedOut from None
+                message = await receive()
+            except asyncio.CancelledError:
+                if expired and reader is not None and reader.uncancel() == 0:
+                    raise BodyTimedOut from None
+                raise
+            finally:
+                timer.cancel()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
@@ -125,7 +141,7 @@ class BodyLimits:
         return f"Request body not received within {self.body_timeout:g} s"
 
 
-async def refuse(send: Send, status: int, message: str) -> None:
+async def refuse(send: Send, status: int, message: str) -> int:
     """Answer ``status`` with ``message`` and close: an unread body cannot frame a next request."""
     body = orjson.dumps({"message": message})
     await send(
@@ -140,3 +156,4 @@ async def refuse(send: Send, status: int, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+    return status

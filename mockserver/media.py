@@ -18,7 +18,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -106,6 +106,16 @@ def media_fields(request_schema: Mapping[str, Any] | None) -> dict[str, MediaKin
     return fields
 
 
+def _suffix(path: str) -> str:
+    """A URL path's file extension, as ``PurePosixPath(path).suffix`` says it (faster)."""
+    name = path.rpartition("/")[2]
+    if name in ("", "."):  # pathlib skips empty and "." parts
+        parts = [part for part in path.split("/") if part not in ("", ".")]
+        name = parts[-1] if parts else ""
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
+
+
 class MediaUnavailable(Exception):
     """The media could not be fetched (refused source, network error, too large)."""
 
@@ -180,7 +190,7 @@ class MediaChecker:
                 return "file:// URLs are not allowed (no media root configured)"
         elif scheme not in ("http", "https"):
             return f"unsupported URL scheme {scheme or '(none)'!r}; use http or https"
-        suffix = PurePosixPath(unquote(parts.path)).suffix.lower()
+        suffix = _suffix(unquote(parts.path)).lower()
         allowed = LIMITS[kind].extensions
         if suffix and suffix not in allowed:
             return f"{kind} format {suffix!r} is not supported; use {', '.join(allowed)}"

@@ -15,13 +15,13 @@ mistake never does.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import orjson
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .api import ApiRequest, ApiRoutes
+from .api import ApiRequest, ApiRoutes, Handler
 from .errors import ApiError, message_for_status
 from .faults import CONTROL_PREFIX, ConnectionDropped, FaultGate
 from .journal import Journal
@@ -61,8 +61,59 @@ class RequestPipeline:
             path = path[len(root) :]
         request = ApiRequest(scope, self.limits.guard(receive), {})
         if path.startswith(CONTROL_PREFIX):
-            await self._guarded(request, send, self._route(request, send))
+            await self._serve(request, path, send, api=False)
             return
+        status: int | None = None
+        try:
+            status = await self._serve(request, path, send, api=True)
+        finally:
+            self.journal.record_request(scope, status, request.body_seen)
+
+    async def _serve(self, request: ApiRequest, path: str, send: Send, *, api: bool) -> int | None:
+        """Serve one request; the status answered (None: the client left first)."""
+        scope = request.scope
+        try:
+            if self.limits.declared_too_large(scope):
+                raise BodyTooLarge
+            if api:
+                if self.gate.active:
+                    status = await self.gate.intercept(scope, send)
+                    if status is not None:
+                        return status
+                found = self.routes.match(scope["method"], path)
+                if found is not None:
+                    request.path_params = found[1]
+                    return await self._handle(request, found[0].handler, path, send)
+                allowed = self.routes.methods_for(path)
+                if allowed:
+                    allow = [(b"allow", ", ".join(allowed).encode())]
+                    return await _answer(send, 405, _message(405), allow)
+            return await self._route(request, send)
+        except BodyTooLarge:
+            return await refuse(send, 413, self.limits.too_large_message())
+        except BodyTimedOut:
+            return await refuse(send, 408, self.limits.timed_out_message())
+        except ClientDisconnect:
+            return None  # the client hung up mid-body: nobody to answer, not a server error
+
+    async def _handle(self, request: ApiRequest, handler: Handler, path: str, send: Send) -> int:
+        try:
+            status, body = await handler(request)
+        except ApiError as exc:
+            headers = [
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()
+            ]
+            return await _answer(send, exc.status, orjson.dumps(exc.body), headers)
+        except (BodyTooLarge, BodyTimedOut, ClientDisconnect, ConnectionDropped):
+            raise
+        except Exception:
+            # The fake's own failure: the API's 500 body, then the error for the server's log.
+            await _answer(send, 500, _message(500))
+            raise
+        return await _answer(send, status, body)
+
+    async def _route(self, request: ApiRequest, send: Send) -> int | None:
+        """Hand a request to the Starlette router (control API, unknown paths)."""
         started: list[int] = []
 
         async def tracking_send(message: Message) -> None:
@@ -70,59 +121,8 @@ class RequestPipeline:
                 started.append(message["status"])
             await send(message)
 
-        try:
-            await self._guarded(request, tracking_send, self._api(request, path, tracking_send))
-        finally:
-            self.journal.record_request(scope, started[0] if started else None, request.body_seen)
-
-    async def _guarded(self, request: ApiRequest, send: Send, serve: Awaitable[None]) -> None:
-        """Run ``serve``; answer 413/408 when the body guard stops it."""
-        try:
-            await serve
-        except BodyTooLarge:
-            await refuse(send, 413, self.limits.too_large_message())
-        except BodyTimedOut:
-            await refuse(send, 408, self.limits.timed_out_message())
-        except ClientDisconnect:
-            pass  # the client hung up mid-body: nobody to answer, and not a server error
-
-    async def _route(self, request: ApiRequest, send: Send) -> None:
-        """Hand a request to the Starlette router."""
-        scope = request.scope
-        if self.limits.declared_too_large(scope):
-            raise BodyTooLarge
-        await self.router(scope, request.receive, send)
-
-    async def _api(self, request: ApiRequest, path: str, send: Send) -> None:
-        scope = request.scope
-        if self.limits.declared_too_large(scope):
-            raise BodyTooLarge
-        if self.gate.active and await self.gate.intercept(scope, send):
-            return
-        found = self.routes.match(scope["method"], path)
-        if found is None:
-            allowed = self.routes.methods_for(path)
-            if allowed:
-                await _answer(send, 405, _message(405), [(b"allow", ", ".join(allowed).encode())])
-            else:
-                await self._route(request, send)
-            return
-        route, request.path_params = found
-        try:
-            status, body = await route.handler(request)
-        except ApiError as exc:
-            headers = [
-                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()
-            ]
-            await _answer(send, exc.status, orjson.dumps(exc.body), headers)
-            return
-        except (BodyTooLarge, BodyTimedOut, ClientDisconnect, ConnectionDropped):
-            raise
-        except Exception:
-            # The fake's own failure: the API's 500 body, then the error for the server's log.
-            await _answer(send, 500, _message(500))
-            raise
-        await _answer(send, status, body)
+        await self.router(request.scope, request.receive, tracking_send)
+        return started[0] if started else None
 
 
 def _message(status: int) -> bytes:
@@ -131,9 +131,10 @@ def _message(status: int) -> bytes:
 
 async def _answer(
     send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
+) -> int:
     raw_headers = [_JSON, (b"content-length", b"%d" % len(body))]
     if headers:
         raw_headers += headers
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})
+    return status

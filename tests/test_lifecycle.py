@@ -215,3 +215,15 @@ async def test_auth_header_key_needed_for_status() -> None:
             f"/v1/ai/reference-to-video/kling-v3-omni/{task['task_id']}", headers={}
         )
     assert response.status_code == 401
+
+
+def test_task_ids_are_distinct_version_4_uuids() -> None:
+    import uuid
+
+    lifecycle, _, _ = make_lifecycle()
+    ids = [lifecycle.create("owner", "http://x", {}).task_id for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for task_id in ids[:200]:
+        parsed = uuid.UUID(task_id)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert str(parsed) == task_id

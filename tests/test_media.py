@@ -9,17 +9,19 @@ import socket
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import httpx
 import pytest
 from helpers import AUTH, CREATE, TASKS, client_for
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from mockserver import MockConfig, create_app
 from mockserver.app import fixtures_media_dir
-from mockserver.media import LIMITS, VIDEO, MediaChecker, media_fields
+from mockserver.media import LIMITS, VIDEO, MediaChecker, _suffix, media_fields
 from mockserver.spec import load_spec
 
 pytestmark = pytest.mark.anyio
@@ -297,3 +299,8 @@ async def test_reason_reaches_the_webhook_log_but_no_api_response() -> None:
     for text in [str(final), listing, *(body.decode() for body in received)]:
         assert "minimum" not in text and "reason" not in text
     assert any(b'"FAILED"' in body for body in received)
+
+
+@given(st.text(alphabet="/.abcMP4-", max_size=20))
+def test_a_url_paths_extension_is_read_as_pathlib_reads_it(path: str) -> None:
+    assert _suffix(path) == PurePosixPath(path).suffix
