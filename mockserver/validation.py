@@ -194,6 +194,11 @@ class OperationValidator:
         """Build the jsonschema validators now rather than at their first need."""
         self._validators()
 
+    @property
+    def prepared(self) -> bool:
+        """Whether the jsonschema validators are built."""
+        return self._jsonschema is not None
+
     def _validators(self) -> _JsonSchemaValidators:
         if self._jsonschema is None:
             self._jsonschema = _JsonSchemaValidators(
