@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from jsonschema import Draft4Validator
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from .errors import ApiError, json_response
+from .lazy_imports import DeferredDraft4Validator as Draft4Validator  # jsonschema: 50 ms
 from .lifecycle import IllegalTransition
 from .media import fixture_path
 from .tasks import STATUSES, Task

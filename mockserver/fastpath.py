@@ -10,21 +10,26 @@ one thing that must never happen is fastjsonschema accepting what jsonschema ref
 The check is only built for schemas made of the keywords below, which the agreement
 tests exercise; anything else (``enum`` with non-string members, ``pattern`` with its
 regex dialects, ``uniqueItems``, ``$ref``, combinators, a list of types) leaves the
-operation on jsonschema alone. Formats are checked with jsonschema's own format
-checker, so ``uri`` means the same in both.
+operation on jsonschema alone. Formats are checked by the same checks jsonschema uses
+(:class:`mockserver.validation.FormatChecks`), so ``uri`` means the same in both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import fastjsonschema
-from jsonschema import FormatChecker
 
-__all__ = ["Acceptor", "compile_acceptor"]
+__all__ = ["Acceptor", "FormatConformance", "compile_acceptor"]
 
 Acceptor = Callable[[Any], bool]
+
+
+class FormatConformance(Protocol):
+    """What checks a ``format`` (jsonschema's ``FormatChecker`` is one)."""
+
+    def conforms(self, instance: object, format: str, /) -> bool: ...
 
 _DRAFT4 = "http://json-schema.org/draft-04/schema#"
 # Keywords that constrain, read alike by both libraries (tests/test_fastpath.py).
@@ -74,13 +79,12 @@ def _supported(schema: Any, formats: set[str]) -> bool:
     return True
 
 
-def _format_check(checker: FormatChecker, name: str) -> Callable[[str], bool]:
-    if name not in checker.checkers:
-        return lambda value: True  # jsonschema ignores a format it does not know
+def _format_check(checker: FormatConformance, name: str) -> Callable[[str], bool]:
+    # A format the checker does not know conforms, as jsonschema ignores it.
     return lambda value: checker.conforms(value, name)
 
 
-def compile_acceptor(schema: Mapping[str, Any], checker: FormatChecker) -> Acceptor | None:
+def compile_acceptor(schema: Mapping[str, Any], checker: FormatConformance) -> Acceptor | None:
     """A function saying whether ``schema`` surely accepts a value, or None when the
     schema uses something outside the shared subset."""
     formats: set[str] = set()

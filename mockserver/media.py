@@ -19,10 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
-import httpx
+from .lazy_imports import deferred_module
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = deferred_module("httpx")  # about 35 ms of start-up, needed by probes only
 
 __all__ = [
     "FIXTURES_PREFIX",

@@ -9,14 +9,18 @@ plus ``nullable``) before anything compiles them.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+from .cache import cached
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = [
     "HTTP_METHODS",
@@ -54,37 +58,46 @@ class SpecError(Exception):
     """The OpenAPI document cannot be read or does not say what the fake needs."""
 
 
-class _Yaml12Loader(yaml.SafeLoader):
+@functools.cache
+def _yaml12_loader() -> type[yaml.SafeLoader]:
     """A SafeLoader that reads scalars the way YAML 1.2 does.
 
     PyYAML implements YAML 1.1, where ``16:9`` is the base-60 integer 969 and ``no``
     is False; upstream Freepik specs write such values unquoted and mean strings.
+    Built at the first use, since a cached spec (cache.py) needs no YAML at all.
     """
+    import yaml
 
+    class Yaml12Loader(yaml.SafeLoader):
+        pass
 
-_YAML11_ONLY_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}" for name in ("bool", "int", "float", "timestamp")
-)
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in _YAML11_ONLY_TAGS]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
-    list("-+0123456789"),
-)
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+.0123456789"),
-)
+    yaml11_only_tags = frozenset(
+        f"tag:yaml.org,2002:{name}" for name in ("bool", "int", "float", "timestamp")
+    )
+    Yaml12Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in yaml11_only_tags]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Yaml12Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
+    )
+    Yaml12Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:int",
+        re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+        list("-+0123456789"),
+    )
+    Yaml12Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        list("-+.0123456789"),
+    )
+    Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_yaml12_int)
+    return Yaml12Loader
 
 
 def _construct_yaml12_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
@@ -96,15 +109,31 @@ def _construct_yaml12_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int
     return int(text, 10)
 
 
-_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_yaml12_int)
-
-
 def load_yaml(text: str | bytes) -> Any:
     """Parse YAML (or JSON) text with YAML 1.2 scalar rules."""
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_Yaml12Loader)
+        return yaml.load(text, Loader=_yaml12_loader())
     except yaml.YAMLError as exc:
         raise SpecError(f"not valid YAML: {exc}") from exc
+
+
+def _read_document(data: bytes) -> Any:
+    """``load_yaml(data)``, from the cache when these bytes were read before by this
+    very reader (the cache key holds the package version and this module's source)."""
+    return cached("spec", (_reader_identity(), data), lambda: load_yaml(data))
+
+
+@functools.cache
+def _reader_identity() -> bytes:
+    from . import __version__
+
+    try:
+        source = Path(__file__).read_bytes()
+    except OSError:
+        source = b""
+    return __version__.encode() + b"\0" + source
 
 
 def vendored_spec_dir() -> Path:
@@ -300,7 +329,7 @@ def load_spec(spec_dir: Path | str | None = None) -> Spec:
     documents: dict[Path, dict[str, Any]] = {}
     seen: dict[tuple[str, str], Path] = {}
     for source in paths:
-        doc = load_yaml(source.read_bytes())
+        doc = _read_document(source.read_bytes())
         if not isinstance(doc, dict) or not str(doc.get("openapi", "")).startswith("3."):
             raise SpecError(f"{source} is not an OpenAPI 3 document")
         documents[source] = doc

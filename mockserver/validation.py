@@ -1,26 +1,31 @@
 """Request validation compiled from the spec.
 
-Validators are compiled once per operation at start-up (a compiled Draft 4 validator
-costs tens of microseconds a call; ``jsonschema.validate`` re-checks the schema every
-time). Nothing here knows a field by name: every rule comes from the schemas that
-:mod:`mockserver.spec` extracted, and every failure is reported as an
-:class:`InvalidParam` naming the field the schema located it at.
+Validators are compiled once per operation (a compiled Draft 4 validator costs tens of
+microseconds a call; ``jsonschema.validate`` re-checks the schema every time). A valid
+body is accepted by the compiled check of :mod:`mockserver.fastpath` alone, so the
+jsonschema validators, and jsonschema itself (about 50 ms of start-up), are built at
+their first need or by :meth:`OperationValidator.prepare`. Nothing here knows a field
+by name: every rule comes from the schemas that :mod:`mockserver.spec` extracted, and
+every failure is reported as an :class:`InvalidParam` naming the field the schema
+located it at.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from jsonschema import Draft4Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from .fastpath import compile_acceptor
 from .spec import Operation, Parameter
 
-__all__ = ["BODY_FIELD", "InvalidParam", "OperationValidator", "format_checker"]
+if TYPE_CHECKING:
+    from jsonschema import Draft4Validator, FormatChecker
+    from jsonschema.exceptions import ValidationError
+
+__all__ = ["BODY_FIELD", "FormatChecks", "InvalidParam", "OperationValidator", "format_checker"]
 
 # The name an invalid_params entry carries when the body as a whole is wrong.
 BODY_FIELD = "body"
@@ -37,18 +42,58 @@ class InvalidParam:
     reason: str
 
 
-def format_checker() -> FormatChecker:
-    """Draft 4's format checker, refusing to run without a real ``uri`` check.
+_NO_URI_CHECK = "jsonschema cannot check format 'uri': install jsonschema[format-nongpl]"
 
-    jsonschema silently skips ``format: uri`` unless rfc3986-validator is installed
-    (its ``format-nongpl`` extra); a fake that accepts ``"not a uri"`` would lie.
+
+class FormatChecks:
+    """Draft 4's format checks, refusing to run without a real ``uri`` check.
+
+    jsonschema silently skips ``format: uri`` unless rfc3986-validator (its
+    ``format-nongpl`` extra) or rfc3987 is installed; a fake that accepts
+    ``"not a uri"`` would lie. That is checked here without importing jsonschema,
+    and again on the real checker when it is first needed (:attr:`jsonschema`).
+    ``uri`` is checked with the very call jsonschema makes (``validate_rfc3986(value,
+    rule="URI")``), so a valid body never needs jsonschema; every other format asks
+    jsonschema's checker.
     """
-    checker: FormatChecker = Draft4Validator.FORMAT_CHECKER
-    if "uri" not in checker.checkers or checker.conforms("not a uri", "uri"):
-        raise RuntimeError(
-            "jsonschema cannot check format 'uri': install jsonschema[format-nongpl]"
-        )
-    return checker
+
+    def __init__(self) -> None:
+        has_rfc3987 = importlib.util.find_spec("rfc3987") is not None
+        has_rfc3986 = importlib.util.find_spec("rfc3986_validator") is not None
+        if importlib.util.find_spec("jsonschema") is None or not (has_rfc3987 or has_rfc3986):
+            raise RuntimeError(_NO_URI_CHECK)
+        # jsonschema prefers rfc3987 when both are installed; then it answers alone.
+        self._uri: Callable[[str], bool] | None = None if has_rfc3987 else _rfc3986_uri
+        self._checker: FormatChecker | None = None
+
+    @property
+    def jsonschema(self) -> FormatChecker:
+        """jsonschema's Draft 4 format checker (imports jsonschema at the first call)."""
+        if self._checker is None:
+            from jsonschema import Draft4Validator
+
+            checker: FormatChecker = Draft4Validator.FORMAT_CHECKER
+            if "uri" not in checker.checkers or checker.conforms("not a uri", "uri"):
+                raise RuntimeError(_NO_URI_CHECK)
+            self._checker = checker
+        return self._checker
+
+    def conforms(self, value: object, name: str) -> bool:
+        """Whether ``value`` conforms to format ``name``, as jsonschema would say."""
+        if name == "uri" and self._uri is not None and isinstance(value, str):
+            return self._uri(value)
+        return self.jsonschema.conforms(value, name)
+
+
+def _rfc3986_uri(value: str) -> bool:
+    from rfc3986_validator import validate_rfc3986  # type: ignore[import-untyped]
+
+    return bool(validate_rfc3986(value, rule="URI"))
+
+
+def format_checker() -> FormatChecks:
+    """Draft 4's format checks; raises RuntimeError when ``uri`` would go unchecked."""
+    return FormatChecks()
 
 
 def _quote(value: Any) -> str:
@@ -131,36 +176,50 @@ def _errors_to_params(errors: Iterable[ValidationError], root_name: str) -> list
 class OperationValidator:
     """Compiled checks for one operation's body and query parameters."""
 
-    def __init__(self, operation: Operation, checker: FormatChecker | None = None) -> None:
-        checker = checker or format_checker()
+    def __init__(self, operation: Operation, checker: FormatChecks | None = None) -> None:
+        self._checks = checker or format_checker()
         self.operation = operation
         schema = operation.request_schema
-        self._body: Draft4Validator | None = (
-            Draft4Validator(schema, format_checker=checker) if schema is not None else None
-        )
         # A compiled yes/no check in front of jsonschema for valid bodies (fastpath.py).
-        self._body_accepts = compile_acceptor(schema, checker) if schema is not None else None
+        self._body_accepts = compile_acceptor(schema, self._checks) if schema is not None else None
         self._body_defaults: dict[str, Any] = {}
         if schema is not None:
             for name, sub in (schema.get("properties") or {}).items():
                 if isinstance(sub, Mapping) and "default" in sub:
                     self._body_defaults[name] = sub["default"]
-        self._query: list[tuple[Parameter, Draft4Validator]] = [
-            (param, Draft4Validator(param.schema, format_checker=checker))
-            for param in operation.parameters
-            if param.location == "query"
-        ]
+        self._query_params = [p for p in operation.parameters if p.location == "query"]
+        self._jsonschema: _JsonSchemaValidators | None = None
+
+    def prepare(self) -> None:
+        """Build the jsonschema validators now rather than at their first need."""
+        self._validators()
+
+    @property
+    def prepared(self) -> bool:
+        """Whether the jsonschema validators are built."""
+        return self._jsonschema is not None
+
+    def _validators(self) -> _JsonSchemaValidators:
+        if self._jsonschema is None:
+            self._jsonschema = _JsonSchemaValidators(
+                self.operation.request_schema, self._query_params, self._checks.jsonschema
+            )
+        return self._jsonschema
 
     @property
     def has_body_schema(self) -> bool:
-        return self._body is not None
+        return self.operation.request_schema is not None
 
     def validate_body(self, body: Any) -> list[InvalidParam]:
         """Every failing field of ``body``; empty when it is valid."""
-        if self._body is None or (self._body_accepts is not None and self._body_accepts(body)):
+        if not self.has_body_schema or (
+            self._body_accepts is not None and self._body_accepts(body)
+        ):
             return []
+        validator = self._validators().body
+        assert validator is not None
         errors = sorted(
-            self._body.iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path]
+            validator.iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path]
         )
         return _errors_to_params(errors, BODY_FIELD)
 
@@ -172,7 +231,9 @@ class OperationValidator:
         """Coerce query strings to their schema's type, fill defaults, and check them."""
         values: dict[str, Any] = {}
         problems: list[InvalidParam] = []
-        for param, validator in self._query:
+        if not self._query_params:
+            return values, problems
+        for param, validator in self._validators().query:
             if param.name not in query:
                 if "default" in param.schema:
                     values[param.name] = param.schema["default"]
@@ -188,6 +249,26 @@ class OperationValidator:
             else:
                 values[param.name] = value
         return values, problems
+
+
+class _JsonSchemaValidators:
+    """The jsonschema validators of one operation: its body and each query parameter."""
+
+    def __init__(
+        self,
+        body_schema: dict[str, Any] | None,
+        query_params: list[Parameter],
+        checker: FormatChecker,
+    ) -> None:
+        from jsonschema import Draft4Validator
+
+        self.body = None
+        if body_schema is not None:
+            self.body = Draft4Validator(body_schema, format_checker=checker)
+        self.query: list[tuple[Parameter, Draft4Validator]] = [
+            (param, Draft4Validator(param.schema, format_checker=checker))
+            for param in query_params
+        ]
 
 
 def _coerce(raw: str, schema: Mapping[str, Any]) -> Any:

@@ -26,7 +26,7 @@ from mockserver.validation import OperationValidator, format_checker
 
 SPEC = ContractSpec.load()
 SCHEMA = SPEC.request_schema
-VALIDATOR = Draft4Validator(SCHEMA, format_checker=format_checker())
+VALIDATOR = Draft4Validator(SCHEMA, format_checker=format_checker().jsonschema)
 LIST_VALIDATOR = OperationValidator(SPEC.list)
 
 

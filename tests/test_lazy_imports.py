@@ -1,14 +1,22 @@
-"""Importing mockserver does not build rfc3987-syntax's grammar; using it still works."""
+"""What ``serve`` imports only at first use: rfc3987-syntax's grammar, httpx, jsonschema,
+the test harnesses; and each still works, and is the real thing, once used."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
+from jsonschema import Draft4Validator
 
-pytestmark = pytest.mark.skipif(
+from mockserver.cache import CACHE_DIR_ENV
+from mockserver.lazy_imports import DeferredDraft4Validator, deferred_module
+
+needs_rfc3987_syntax = pytest.mark.skipif(
     importlib.util.find_spec("rfc3987_syntax") is None, reason="rfc3987-syntax not installed"
 )
 
@@ -26,6 +34,7 @@ print("real module after use:", hasattr(rfc3987_syntax, "RFC3987_SYNTAX_TERMS"))
 """
 
 
+@needs_rfc3987_syntax
 def test_the_grammar_is_built_on_first_use_only() -> None:
     # A fresh interpreter: this test process has imported jsonschema long ago.
     completed = subprocess.run(
@@ -39,3 +48,94 @@ def test_the_grammar_is_built_on_first_use_only() -> None:
         "grammar built on use: True",
         "real module after use: True",
     ]
+
+
+SERVE_PROGRAM = """
+import sys
+import mockserver.cli
+from mockserver.app import create_app
+app = create_app()
+heavy = ("httpx", "respx", "jsonschema", "yaml", "mockserver.testing")
+print("after start-up:", [name for name in heavy if name in sys.modules])
+validator = app.state.mock.validators["postAiReferenceToVideoKlingV3OmniStd"]
+print("valid:", validator.validate_body({"video_url": "https://example.com/a.mp4"}))
+print("after a valid body:", "jsonschema" in sys.modules)
+print("invalid:", [p.field for p in validator.validate_body({"video_url": "not a uri"})])
+"""
+
+
+def test_serve_start_up_imports_no_client_library_schema_library_or_yaml(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, CACHE_DIR_ENV: str(tmp_path)}
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", SERVE_PROGRAM], capture_output=True, text=True, env=env,
+            timeout=60,
+        )
+        for _ in range(2)
+    ]  # fmt: skip
+    for completed in outputs:
+        assert completed.returncode == 0, completed.stderr
+    # The first run parsed the YAML (and filled the cache); the second needs none of it.
+    assert outputs[0].stdout.splitlines()[0] == "after start-up: ['yaml']"
+    assert outputs[1].stdout.splitlines() == [
+        "after start-up: []",
+        "valid: []",
+        "after a valid body: False",
+        "invalid: ['video_url']",
+    ]
+
+
+def test_every_public_name_resolves_to_its_home() -> None:
+    import mockserver
+    from mockserver import FreepikMock, MockConfig, create_app, verify
+    from mockserver.app import create_app as app_create_app
+    from mockserver.config import MockConfig as config_mock_config
+    from mockserver.testing import FreepikMock as testing_freepik_mock
+    from mockserver.webhooks import verify as webhooks_verify
+
+    assert (create_app, MockConfig, FreepikMock, verify) == (
+        app_create_app,
+        config_mock_config,
+        testing_freepik_mock,
+        webhooks_verify,
+    )
+    for name in mockserver.__all__:
+        assert getattr(mockserver, name) is not None, name
+    assert set(mockserver.__all__) <= set(dir(mockserver))
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        _ = mockserver.nothing_here
+
+
+def test_a_deferred_module_is_the_real_one_on_use() -> None:
+    deferred = deferred_module("json")
+    assert deferred.dumps([1]) == "[1]"
+    with pytest.raises(AttributeError):
+        _ = deferred.no_such_function
+    missing = deferred_module("no_module_of_this_name")  # nothing is imported yet
+    with pytest.raises(ModuleNotFoundError):
+        _ = missing.anything
+
+
+def test_a_deferred_validator_reports_what_jsonschema_reports() -> None:
+    schema = {"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}
+    deferred = DeferredDraft4Validator(schema)
+    instances: list[Any] = [{}, {"a": "x"}, {"a": 1}, []]
+    for instance in instances:
+        assert [e.message for e in deferred.iter_errors(instance)] == [
+            e.message for e in Draft4Validator(schema).iter_errors(instance)
+        ]
+
+
+def test_serve_builds_the_jsonschema_validators_soon_after_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mockserver import cli, create_app
+
+    app = create_app()
+    validators = app.state.mock.validators.values()
+    assert not any(validator.prepared for validator in validators)
+    monkeypatch.setattr(cli, "_PREPARE_AFTER_SECONDS", 0.0)
+    cli._prepare_validators_later(app).join(timeout=60)
+    assert all(validator.prepared for validator in validators)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mockserver.spec import load_spec
-from mockserver.validation import InvalidParam, OperationValidator
+from mockserver.validation import InvalidParam, OperationValidator, format_checker
 
 VIDEO = "https://example.com/reference.mp4"
 
@@ -141,3 +144,54 @@ def test_bad_list_query_names_the_parameter(
 ) -> None:
     _, problems = list_validator.validate_query(query)
     assert problems == [InvalidParam(field, reason)]
+
+
+URI_CORPUS = [
+    "https://example.com/reference.mp4",
+    "http://[::1]:8080/a?b=c#d",
+    "ftp://user@host/path",
+    "urn:isbn:0451450523",
+    "mailto:someone@example.com",
+    "file:///tmp/a.mp4",
+    "HTTP://EXAMPLE.COM",
+    "",
+    "not a uri",
+    "/relative/path",
+    "//no-scheme.example.com",
+    "https://exa mple.com",
+    "https://example.com/%zz",
+    "https://例え.jp/",
+    "1http://example.com",
+    "a:",
+]
+
+
+@given(value=st.one_of(st.text(), st.sampled_from(URI_CORPUS), st.from_regex(r"[a-z]+:[^\s]*")))
+def test_uri_is_checked_as_jsonschema_checks_it(value: str) -> None:
+    checks = format_checker()
+    assert checks.conforms(value, "uri") == checks.jsonschema.conforms(value, "uri"), value
+
+
+def test_other_formats_are_asked_of_jsonschema() -> None:
+    checks = format_checker()
+    assert not checks.conforms("nope", "ipv4") and checks.conforms("10.0.0.1", "ipv4")
+    assert checks.conforms("anything", "a-format-nobody-knows")
+
+
+def test_no_uri_checker_means_no_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+
+    def without_uri_checkers(name: str, *args: Any) -> Any:
+        return None if name in ("rfc3986_validator", "rfc3987") else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_uri_checkers)
+    with pytest.raises(RuntimeError, match=r"install jsonschema\[format-nongpl\]"):
+        format_checker()
+
+
+def test_refusals_are_explained_without_preparing_first() -> None:
+    operation = load_spec().by_id("postAiReferenceToVideoKlingV3OmniStd")
+    lazy, prepared = OperationValidator(operation), OperationValidator(operation)
+    prepared.prepare()
+    body = {"video_url": "not a uri", "duration": "ten", "unknown": 1}
+    assert lazy.validate_body(body) == prepared.validate_body(body) != []
