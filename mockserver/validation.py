@@ -111,8 +111,28 @@ _JSON_TYPE_NAMES = {
 }
 
 
-def _reason(name: str, error: ValidationError) -> str:
+# Reasons already composed, by (field, keyword, id of the schema): a reason depends on
+# the rule broken, never on the value sent, and listing a long enum is most of a
+# refusal's own cost. One cache per OperationValidator, which holds the schemas (so
+# an id is never reused while cached); bounded, since array fields put indexes in names.
+_Reasons = dict[tuple[str, str, int], str]
+_REASONS_KEPT = 1024
+
+
+def _reason(name: str, error: ValidationError, reasons: _Reasons | None = None) -> str:
     """A sentence like the spec's own examples ("Parameter 'page' must be greater than 0")."""
+    if reasons is None:
+        return _compose_reason(name, error)
+    key = (name, str(error.validator), id(error.schema))
+    reason = reasons.get(key)
+    if reason is None:
+        if len(reasons) >= _REASONS_KEPT:
+            reasons.clear()
+        reason = reasons[key] = _compose_reason(name, error)
+    return reason
+
+
+def _compose_reason(name: str, error: ValidationError) -> str:
     keyword = str(error.validator)
     expected: Any = error.validator_value
     schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
@@ -148,7 +168,9 @@ def _reason(name: str, error: ValidationError) -> str:
     return f"{subject} is not valid"
 
 
-def _errors_to_params(errors: Iterable[ValidationError], root_name: str) -> list[InvalidParam]:
+def _errors_to_params(
+    errors: Iterable[ValidationError], root_name: str, reasons: _Reasons | None = None
+) -> list[InvalidParam]:
     """One entry per failing field, in the order the fields fail.
 
     A wrong type is the reason given when a field also fails other rules: "must be a
@@ -162,12 +184,12 @@ def _errors_to_params(errors: Iterable[ValidationError], root_name: str) -> list
             required: Any = error.validator_value
             for missing in required:
                 if missing not in instance and missing not in found:
-                    found[missing] = InvalidParam(missing, _reason(missing, error))
+                    found[missing] = InvalidParam(missing, _reason(missing, error, reasons))
             continue
         path = [str(part) for part in error.absolute_path]
         name = ".".join(path) if path else root_name
         if name not in found or (error.validator == "type" and name not in typed):
-            found[name] = InvalidParam(name, _reason(name, error))
+            found[name] = InvalidParam(name, _reason(name, error, reasons))
             if error.validator == "type":
                 typed.add(name)
     return list(found.values())
@@ -189,6 +211,7 @@ class OperationValidator:
                     self._body_defaults[name] = sub["default"]
         self._query_params = [p for p in operation.parameters if p.location == "query"]
         self._jsonschema: _JsonSchemaValidators | None = None
+        self._reasons: _Reasons = {}
 
     def prepare(self) -> None:
         """Build the jsonschema validators now rather than at their first need."""
@@ -202,7 +225,7 @@ class OperationValidator:
     def _validators(self) -> _JsonSchemaValidators:
         if self._jsonschema is None:
             self._jsonschema = _JsonSchemaValidators(
-                self.operation.request_schema, self._query_params, self._checks.jsonschema
+                self.operation.request_schema, self._query_params, self._checks
             )
         return self._jsonschema
 
@@ -216,12 +239,10 @@ class OperationValidator:
             self._body_accepts is not None and self._body_accepts(body)
         ):
             return []
-        validator = self._validators().body
-        assert validator is not None
-        errors = sorted(
-            validator.iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path]
-        )
-        return _errors_to_params(errors, BODY_FIELD)
+        explainer = self._validators().body
+        assert explainer is not None
+        errors = sorted(explainer.errors(body), key=lambda e: [str(p) for p in e.absolute_path])
+        return _errors_to_params(errors, BODY_FIELD, self._reasons)
 
     def with_defaults(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """``body`` with the schema's defaults filled in for absent top-level fields."""
@@ -245,7 +266,7 @@ class OperationValidator:
             value = _coerce(query[param.name], param.schema)
             error = next(iter(validator.iter_errors(value)), None)
             if error is not None:
-                problems.append(InvalidParam(param.name, _reason(param.name, error)))
+                problems.append(InvalidParam(param.name, _reason(param.name, error, self._reasons)))
             else:
                 values[param.name] = value
         return values, problems
@@ -258,17 +279,83 @@ class _JsonSchemaValidators:
         self,
         body_schema: dict[str, Any] | None,
         query_params: list[Parameter],
-        checker: FormatChecker,
+        checks: FormatChecks,
     ) -> None:
+        checker = checks.jsonschema
         from jsonschema import Draft4Validator
 
         self.body = None
         if body_schema is not None:
-            self.body = Draft4Validator(body_schema, format_checker=checker)
+            self.body = _BodyExplainer(body_schema, checks)
         self.query: list[tuple[Parameter, Draft4Validator]] = [
-            (param, Draft4Validator(param.schema, format_checker=checker))
-            for param in query_params
+            (param, Draft4Validator(param.schema, format_checker=checker)) for param in query_params
         ]
+
+
+# Top-level keywords whose errors are all located at the body itself (path []), so
+# they can be checked apart from ``properties`` without changing the errors' order.
+_BODY_LEVEL_KEYWORDS = frozenset(
+    {"type", "required", "minProperties", "maxProperties", "additionalProperties"}
+)
+_ANNOTATIONS = frozenset({"title", "description", "default", "example", "examples", "nullable"})
+
+
+class _BodyExplainer:
+    """Every error jsonschema finds in a body, found property by property.
+
+    A whole-body jsonschema pass evolves a validator for every property present, valid
+    or not, and that is most of a refusal's cost. For an object schema whose top-level
+    keywords only speak of the body itself, the properties are independent: each one
+    present is first asked of its own compiled yes/no check (``fastpath.py``) and only
+    explained by its own jsonschema validator when it fails; the body-level keywords
+    get a validator of their own. Sorted by path, as :meth:`OperationValidator.validate_body`
+    sorts them, these are the errors of the whole-body validator
+    (``tests/test_validation.py`` compares both on generated bodies). Any other schema
+    is explained whole.
+    """
+
+    def __init__(self, schema: dict[str, Any], checks: FormatChecks) -> None:
+        from jsonschema import Draft4Validator
+
+        checker = checks.jsonschema
+        self._whole = Draft4Validator(schema, format_checker=checker)
+        properties = schema.get("properties")
+        splittable = isinstance(properties, Mapping) and all(
+            key == "properties"
+            or key in _BODY_LEVEL_KEYWORDS
+            or key in _ANNOTATIONS
+            or key.startswith("x-")
+            for key in schema
+        )
+        self._properties: list[tuple[str, Draft4Validator, Callable[[Any], bool] | None]] = []
+        self._body_level: Draft4Validator | None = None
+        if not splittable or not isinstance(properties, Mapping):
+            return
+        body_level = {k: v for k, v in schema.items() if k != "properties"}
+        if body_level.get("additionalProperties", True) is not True:
+            # additionalProperties needs the names of the properties, not their rules.
+            body_level["properties"] = {name: {} for name in properties}
+        self._body_level = Draft4Validator(body_level, format_checker=checker)
+        for name, sub in properties.items():
+            accepts = compile_acceptor(sub, checks) if isinstance(sub, Mapping) else None
+            self._properties.append((name, Draft4Validator(sub, format_checker=checker), accepts))
+
+    def errors(self, body: Any) -> Iterable[ValidationError]:
+        if self._body_level is None:
+            return list(self._whole.iter_errors(body))
+        found = list(self._body_level.iter_errors(body))
+        if not isinstance(body, dict):
+            return found  # "properties" ignores anything but an object
+        for name, validator, accepts in self._properties:
+            if name not in body:
+                continue
+            value = body[name]
+            if accepts is not None and accepts(value):
+                continue
+            for error in validator.iter_errors(value):
+                error.path.appendleft(name)
+                found.append(error)
+        return found
 
 
 def _coerce(raw: str, schema: Mapping[str, Any]) -> Any:
