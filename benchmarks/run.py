@@ -49,6 +49,7 @@ from .suite import (
 from .tools import (
     BENCH_DIR,
     SetupError,
+    ensure_bytecode,
     ensure_chart_deps,
     ensure_prism,
     ensure_wrk,
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         generate, generator_name = _generator(args.load_generator, quick)
         prism = ensure_prism() if use_prism else None
         chart_ok = ensure_chart_deps() if not quick else None
+        ensure_bytecode()
     except SetupError as exc:
         print(f"benchmarks: {exc}", file=sys.stderr)
         return 2
@@ -138,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessSet() as procs:
         try:
             startup = {
-                name: measure_startup(procs, log_dir, name, 1 if quick else 3)
+                name: measure_startup(procs, log_dir, name, 1 if quick else 10)
                 for name in ([FAKE, PRISM_SILENT, BARE] if use_prism else [FAKE, BARE])
             }
             for name, found in startup.items():

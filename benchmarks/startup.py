@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .procs import ProcessSet, ServerProcess, free_port
 from .suite import bare_command, fake_command, ready_fake
-from .tools import REPO_ROOT
+from .tools import REPO_ROOT, ensure_bytecode
 
 __all__ = ["main"]
 
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         help="pass ARG to freepik-mock serve (repeatable; write --serve-arg=--no-cache)",
     )
     args = parser.parse_args(argv)
+    ensure_bytecode()
     seconds: dict[str, list[float]] = {"fake": [], "bare": []}
     with tempfile.TemporaryDirectory(prefix="freepik-mock-startup-") as logs, ProcessSet() as procs:
         for _ in range(args.repeats):

@@ -122,6 +122,20 @@ def _bench_requirements() -> list[str]:
     return list(extras.get("bench", []))
 
 
+def ensure_bytecode() -> None:
+    """Write the bytecode caches of the fake's own packages, as ``pip install`` does.
+
+    An editable install leaves them to the first run, and where PYTHONDONTWRITEBYTECODE
+    is set (as on this machine) no run ever writes them: every start would compile the
+    sources again, and start-up would measure the compiler, not what a user starts.
+    """
+    import compileall
+
+    import mockserver
+
+    compileall.compile_dir(str(Path(mockserver.__file__).parent), quiet=1)
+
+
 def ensure_chart_deps() -> bool:
     """Make matplotlib importable (installing the ``bench`` extra's requirements)."""
     if importlib.util.find_spec("matplotlib") is not None:

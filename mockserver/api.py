@@ -194,7 +194,8 @@ async def read_json_body(operation: Operation, request: ApiRequest) -> Any:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ApiError.bad_request(f"Request body is not valid JSON: {exc}") from None
-    if too_deep(body):
+    # Nesting needs an opening bracket per level: most bodies have too few to check.
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and too_deep(body):
         raise ApiError.bad_request(
             f"Request body is not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Mapping
 from importlib.resources import files
 from pathlib import Path
@@ -94,6 +95,7 @@ class MockRuntime:
         self.lifecycle.subscribe(self.webhooks.on_transition)
         self.timers = TimerLoop(self.clock, [self.lifecycle, self.webhooks])
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
         self._restore()
 
     def __repr__(self) -> str:
@@ -109,13 +111,21 @@ class MockRuntime:
     def _wake(self, due: float) -> None:
         self.timers.wake(due)
 
-    def ensure_started(self) -> None:
+    def ensure_started(self) -> asyncio.AbstractEventLoop:
         """Start the timer loop in the running event loop (in-process clients send no
-        lifespan events, so the first request does it)."""
+        lifespan events, so the first request does it); return that event loop."""
+        # asyncio.get_running_loop() costs a getpid() system call on Python 3.11, and
+        # this runs on every request: a thread runs one loop at a time, so the loop we
+        # started in is still the running one if it runs and this is its thread.
+        loop = self._loop
+        if loop is not None and self._loop_thread == threading.get_ident() and loop.is_running():
+            return loop
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._loop = loop
+            self._loop_thread = threading.get_ident()
             self.timers.start()
+        return loop
 
     def check_media(self, operation_id: str, task: Task, params: Mapping[str, Any]) -> None:
         """Check a new task's reference media; a violation makes the task end FAILED.

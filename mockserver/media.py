@@ -155,6 +155,7 @@ class MediaChecker:
         self.media_root = media_root.resolve() if media_root is not None else None
         self.max_download_bytes = max_download_bytes
         self.fetch_timeout = fetch_timeout
+        self._url_verdicts: dict[tuple[MediaKind, str], str | None] = {}
 
     def __repr__(self) -> str:
         return f"MediaChecker(mode={self.mode!r}, media_root={self.media_root!r})"
@@ -188,6 +189,16 @@ class MediaChecker:
     # -- url mode -----------------------------------------------------------------
 
     def _check_url(self, kind: MediaKind, url: str) -> str | None:
+        # The verdict depends on the URL alone, and clients send the same few often.
+        key = (kind, url)
+        if key in self._url_verdicts:
+            return self._url_verdicts[key]
+        if len(self._url_verdicts) >= 4096:
+            self._url_verdicts.clear()
+        verdict = self._url_verdicts[key] = self._judge_url(kind, url)
+        return verdict
+
+    def _judge_url(self, kind: MediaKind, url: str) -> str | None:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme == "file":

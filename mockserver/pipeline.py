@@ -15,6 +15,7 @@ mistake never does.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import orjson
@@ -43,23 +44,24 @@ class RequestPipeline:
         limits: BodyLimits,
         gate: FaultGate,
         journal: Journal,
-        on_request: Callable[[], None],
+        on_request: Callable[[], asyncio.AbstractEventLoop],
     ) -> None:
         self.routes = routes
         self.router = router
         self.limits = limits
         self.gate = gate
         self.journal = journal
-        # Called first on every request (starts the timers in the running event loop).
+        # Called first on every request: starts the timers in the running event loop,
+        # and returns that loop.
         self.on_request = on_request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.on_request()
+        loop = self.on_request()
         path: str = scope["path"]
         root = scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]
-        request = ApiRequest(scope, self.limits.guard(receive), {})
+        request = ApiRequest(scope, self.limits.guard(receive, loop), {})
         if path.startswith(CONTROL_PREFIX):
             await self._serve(request, path, send, api=False)
             return
