@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import respx
 
-from .cells import CELLS, CREATE_PATH, VALID_BODY, Target, create_request
+from .cells import CELLS, CREATE_PATH, INVALID_BODY, VALID_BODY, Target, create_request
 from .load import LoadResult, send_count
 from .procs import LOOPBACK, ProcessSet, ServerProcess, free_port, http_request
 from .suite import (
@@ -42,6 +42,7 @@ from .suite import (
 from .tools import BENCH_DIR, REPO_ROOT, prism_command
 
 __all__ = [
+    "FRESH_REFUSAL",
     "AccessLogCheck",
     "ContractSpeed",
     "InProcess",
@@ -256,6 +257,20 @@ async def _asgi_call(app: Any, scope: dict[str, Any], body: bytes) -> int:
     return status
 
 
+# Key of the in-process refusal whose field values are new every time.
+FRESH_REFUSAL = "invalid_post_fresh"
+
+
+def _renewed(value: object, n: int) -> object:
+    """``value`` made new for the n-th call, failing the same rule (a string gets a
+    suffix, a number above a maximum grows)."""
+    if isinstance(value, str):
+        return f"{value} {n}"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value + n
+    return value
+
+
 async def _inprocess(calls: int) -> InProcess:
     from mockserver import MockConfig, create_app
 
@@ -318,6 +333,18 @@ async def _inprocess(calls: int) -> InProcess:
 
         fake_only[cell.key] = await _time_calls(calls, fake_call, cell.expected)
         bare_only[cell.key] = await _time_calls(calls, bare_call, 200)
+    # The fake keeps the errors of short field values it has refused before; the socket
+    # cell repeats one body, so this measures a refusal whose every value is new.
+    fresh = iter(range(10**9))
+    invalid = create_request(INVALID_BODY)
+    scope = _asgi_scope(invalid.method, invalid.path, dict(invalid.headers))
+
+    async def fresh_refusal() -> int:
+        n = next(fresh)
+        body = {k: _renewed(v, n) for k, v in INVALID_BODY.items()}
+        return await _asgi_call(app, scope, json.dumps(body).encode())
+
+    fake_only[FRESH_REFUSAL] = await _time_calls(calls, fresh_refusal, 400)
     await app.state.mock.shutdown()
     return InProcess(calls, asgi, routed, fake_only, bare_only)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .beyond import (
+    FRESH_REFUSAL,
     MIB,
     AccessLogCheck,
     ContractSpeed,
@@ -154,7 +155,9 @@ _CELL_WORK = {
     "valid_post": "a valid create reads, parses and checks the body, stores a new task and "
     "schedules its two status changes, which the timer loop applies in the same process",
     "invalid_post": "a refusal is explained by jsonschema (every violation, each with its "
-    "reason) and most of the fake's time goes there; Prism answers one constant body",
+    "reason); the errors of a short field value refused before are kept, as this cell "
+    "repeats one body (see 'Where the fake's time goes' for a refusal of new values); "
+    "Prism answers one constant body",
     "get_by_id": "a read authenticates, applies due transitions, and unpacks the stored task",
     "get_list": "a page unpacks 20 stored tasks; Prism returns its static two-item example",
 }
@@ -460,6 +463,10 @@ def _where_time_goes(report: Report) -> list[str]:
         if fake is None or bare is None:
             continue
         rows.append([cell.title, _us(fake), _us(bare), _us(fake - bare)])
+        fresh = inproc.app_only_fake.get(FRESH_REFUSAL)
+        if cell.key == "invalid_post" and fresh is not None:
+            title = "invalid POST, every field value new (nothing kept from earlier refusals)"
+            rows.append([title, _us(fresh), _us(bare), _us(fresh - bare)])
     lines = [
         "Each request driven straight into the ASGI app (no socket, no HTTP parsing, no "
         "client), best of 3 runs: the fake's own work per request, beside the bare app's.",
