@@ -79,6 +79,16 @@ class BodyLimits:
     ) -> None:
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
+        # Reads under way (reader -> deadline), checked by one watchdog timer every
+        # quarter of the timeout (at most 1 s) while requests come: the body has almost
+        # always arrived already, and a timer handle per request costs more than the
+        # read. A stalled body is refused within a quarter of the timeout past it.
+        self._reading: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._reads = 0
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._watched_loop: asyncio.AbstractEventLoop | None = None
+        self._check_every = max(0.001, min(1.0, body_timeout / 4))
 
     def declared_too_large(self, scope: Scope) -> bool:
         """A declared ``Content-Length`` over the limit: refused before reading anything."""
@@ -106,26 +116,21 @@ class BodyLimits:
                 return await receive()  # only http.disconnect is left to wait for
             if deadline is None:
                 deadline = loop.time() + self.body_timeout
-            # One timer handle, not asyncio.timeout(): this runs for every request, and
-            # the body has almost always arrived already.
             reader = asyncio.current_task(loop)
-            expired = False
-
-            def expire() -> None:
-                nonlocal expired
-                expired = True
-                if reader is not None:
-                    reader.cancel()
-
-            timer = loop.call_at(deadline, expire)
-            try:
+            if reader is None:  # not in a task: nothing to cancel, no deadline
                 message = await receive()
-            except asyncio.CancelledError:
-                if expired and reader is not None and reader.uncancel() == 0:
-                    raise BodyTimedOut from None
-                raise
-            finally:
-                timer.cancel()
+            else:
+                self._watch(reader, deadline, loop)
+                try:
+                    message = await receive()
+                except asyncio.CancelledError:
+                    if reader in self._expired:
+                        self._expired.discard(reader)
+                        if reader.uncancel() == 0:
+                            raise BodyTimedOut from None
+                    raise
+                finally:
+                    del self._reading[reader]
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
@@ -136,6 +141,27 @@ class BodyLimits:
             return message
 
         return guarded
+
+    def _watch(
+        self, reader: asyncio.Task[Any], deadline: float, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self._reading[reader] = deadline
+        self._reads += 1
+        if self._watchdog is None or self._watched_loop is not loop:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+            self._watched_loop = loop
+            self._watchdog = loop.call_later(self._check_every, self._check, loop)
+
+    def _check(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        for reader, deadline in list(self._reading.items()):
+            if deadline <= now and reader not in self._expired:
+                self._expired.add(reader)
+                reader.cancel()
+        busy, self._reads = bool(self._reading) or self._reads > 0, 0
+        # Asleep when no request came since the last check; the next read wakes it.
+        self._watchdog = loop.call_later(self._check_every, self._check, loop) if busy else None
 
     def too_large_message(self) -> str:
         return f"Request body is larger than the limit of {self.max_body_bytes} bytes"

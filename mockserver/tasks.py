@@ -172,10 +172,21 @@ class InMemoryTaskStore:
         if task.task_id in self._rows:
             raise KeyError(f"task {task.task_id} is stored already")
         serial = len(self._ids)
-        owner = self._intern(task.owner, self._owner_index, self._owners)
-        base = self._intern(task.base_url, self._base_index, self._bases)
-        fixed = (owner, base, task.created_at, task.aspect_ratio, task.webhook_url)
-        self._rows[task.task_id] = _SERIAL.pack(serial) + marshal.dumps((*fixed, task.request_json))
+        owner = self._owner_index.get(task.owner)
+        if owner is None:
+            owner = self._intern(task.owner, self._owner_index, self._owners)
+        base = self._base_index.get(task.base_url)
+        if base is None:
+            base = self._intern(task.base_url, self._base_index, self._bases)
+        fixed = (
+            owner,
+            base,
+            task.created_at,
+            task.aspect_ratio,
+            task.webhook_url,
+            task.request_json,
+        )
+        self._rows[task.task_id] = _SERIAL.pack(serial) + marshal.dumps(fixed)
         self._ids.append(task.task_id)
         self._states.append(_state(task))
         self._updated.append(task.updated_at)
@@ -253,5 +264,8 @@ class InMemoryTaskStore:
         return found
 
 
+_CODES: Final = {status: code for code, status in enumerate(STATUSES)}
+
+
 def _state(task: Task) -> int:
-    return STATUSES.index(task.status) | STATUSES.index(task.outcome) << _OUTCOME_SHIFT
+    return _CODES[task.status] | _CODES[task.outcome] << _OUTCOME_SHIFT

@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 import pytest
 from conftest import CREATE_PATH, VALID_BODY, serve_fake
+from starlette.types import Message
 
 from mockserver import MockConfig, create_app
-from mockserver.limits import MAX_JSON_DEPTH, too_deep
+from mockserver.limits import MAX_JSON_DEPTH, BodyLimits, BodyTimedOut, BodyTooLarge, too_deep
 
 HEADERS = {"x-freepik-api-key": "test-key", "content-type": "application/json"}
 
@@ -177,3 +178,35 @@ def test_client_hanging_up_mid_body_is_not_a_server_error() -> None:
 
     asyncio.run(run())
     assert sent == []  # no 500 sent to a client that is gone
+
+
+def test_the_body_guard_refuses_a_stalled_body_and_leaves_others_alone() -> None:
+    limits = BodyLimits(max_body_bytes=10, body_timeout=0.2)
+
+    async def scenario() -> tuple[str, str, str]:
+        loop = asyncio.get_running_loop()
+        never = asyncio.Event()
+
+        async def stalled() -> Message:
+            await never.wait()
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def arrived() -> Message:
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+
+        async def too_big() -> Message:
+            return {"type": "http.request", "body": b"x" * 11, "more_body": True}
+
+        async def outcome(receive: Any) -> str:
+            try:
+                await limits.guard(receive, loop)()
+            except BodyTimedOut:
+                return "408"
+            except BodyTooLarge:
+                return "413"
+            return "read"
+
+        results = await asyncio.gather(outcome(stalled), outcome(arrived), outcome(too_big))
+        return results[0], results[1], results[2]
+
+    assert asyncio.run(scenario()) == ("408", "read", "413")
