@@ -8,7 +8,7 @@ import threading
 from collections.abc import AsyncIterator, Mapping
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -26,12 +26,14 @@ from .journal import Journal
 from .lifecycle import IllegalTransition, Lifecycle
 from .limits import BodyLimits
 from .media import MediaChecker, MediaKind, media_fields
-from .persistence import StateFile
 from .pipeline import RequestPipeline
 from .spec import Spec, load_spec
 from .tasks import FAILED, InMemoryTaskStore, Task, TaskStore
 from .validation import OperationValidator, format_checker
 from .webhooks import WebhookDispatcher
+
+if TYPE_CHECKING:
+    from .persistence import StateFile
 
 __all__ = ["MockApp", "MockRuntime", "create_app"]
 
@@ -47,7 +49,11 @@ class MockRuntime:
         self.config = config
         self.spec = spec
         self.api_keys = tuple(key.encode() for key in config.api_keys)
-        self.state_file = StateFile(config.state) if config.state is not None else None
+        self.state_file: StateFile | None = None
+        if config.state is not None:
+            from .persistence import StateFile  # sqlite3: start-up time only --state needs
+
+            self.state_file = StateFile(config.state)
         if store is None and self.state_file is not None:
             store = self.state_file.tasks
         checker = format_checker()

@@ -17,7 +17,6 @@ import io
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -25,6 +24,8 @@ from urllib.parse import unquote, urlsplit
 from .lazy_imports import deferred_module
 
 if TYPE_CHECKING:
+    from fractions import Fraction  # PyAV's frame rates; fractions costs start-up time
+
     import httpx
 else:
     httpx = deferred_module("httpx")  # about 35 ms of start-up, needed by probes only

@@ -55,7 +55,7 @@ import sys
 import mockserver.cli
 from mockserver.app import create_app
 app = create_app()
-heavy = ("httpx", "respx", "jsonschema", "yaml", "mockserver.testing")
+heavy = ("httpx", "respx", "jsonschema", "yaml", "mockserver.testing", "sqlite3", "fractions")
 print("after start-up:", [name for name in heavy if name in sys.modules])
 validator = app.state.mock.validators["postAiReferenceToVideoKlingV3OmniStd"]
 print("valid:", validator.validate_body({"video_url": "https://example.com/a.mp4"}))

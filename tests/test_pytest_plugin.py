@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -247,3 +250,57 @@ def test_the_readme_snippets_pass(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(**{f"test_snippet_{i}": code for i, code in enumerate(snippets)})
     run(pytester).assert_outcomes(passed=3)
 
+
+
+XDIST_TESTS = HEADER + '''
+import os
+
+LIST = "https://api.freepik.com/v1/ai/reference-to-video/kling-v3-omni"
+
+
+def note(what):
+    with open(os.environ["WORKERS_LOG"], "a") as log:
+        log.write(f"{os.environ.get('PYTEST_XDIST_WORKER', 'none')} {what}\\n")
+
+
+@pytest.mark.parametrize("n", range(1, 7))
+def test_in_process_fake_is_this_tests_own(freepik_mock, n):
+    ids = [create() for _ in range(n)]
+    listed = httpx.get(LIST, headers=KEY).json()["data"]
+    assert sorted(t["task_id"] for t in listed) == sorted(ids)
+    note("in-process")
+
+
+@pytest.mark.parametrize("n", range(1, 5))
+def test_live_fake_is_this_tests_own(freepik_mock_server, n):
+    base = freepik_mock_server.base_url
+    with httpx.Client(base_url=base, headers=KEY) as client:
+        path = "/v1/ai/reference-to-video/kling-v3-omni"
+        ids = [client.post(path + "-std", json=BODY).json()["data"]["task_id"] for _ in range(n)]
+        listed = [t["task_id"] for t in client.get(path).json()["data"]]
+    assert sorted(listed) == sorted(ids)
+    note(base)
+'''
+
+
+def test_fixtures_are_isolated_across_xdist_workers(tmp_path: Path) -> None:
+    """Each pytest-xdist worker, and each test in it, gets a fake of its own: a test sees
+    exactly the tasks it created, whichever worker runs it and whatever runs beside it."""
+    (tmp_path / "test_workers.py").write_text(XDIST_TESTS)
+    log = tmp_path / "workers.log"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
+         "-p", "no:hypothesispytest", "test_workers.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "WORKERS_LOG": str(log)},
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "10 passed" in result.stdout
+    lines = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    assert {worker for worker, _ in lines} == {"gw0", "gw1"}
+    servers = [where for _, where in lines if where != "in-process"]
+    assert len(servers) == 4 and all(s.startswith("http://127.0.0.1:") for s in servers)
