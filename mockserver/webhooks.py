@@ -58,6 +58,8 @@ DEFAULT_WEBHOOK_SECRET = "freepik-mock-webhook-secret"
 
 # Delivery attempts in flight at once (see WebhookDispatcher._http).
 _MAX_IN_FLIGHT = 100
+# Attempts begun per event-loop turn (see WebhookDispatcher._pump).
+_STARTS_PER_TURN = 8
 
 
 class WebhookVerificationError(Exception):
@@ -217,6 +219,10 @@ class WebhookDispatcher:
         self._retries: list[tuple[float, int, str]] = []
         self._sequence = itertools.count()
         self._running: set[asyncio.Task[None]] = set()
+        # Tasks whose next attempt waits to begin, and the callback that begins them,
+        # a few per event-loop turn (see _pump).
+        self._starting: deque[str] = deque()
+        self._pumping: asyncio.Handle | None = None
         self._log: deque[dict[str, Any]] = deque(maxlen=log_size)
 
     @property
@@ -282,24 +288,33 @@ class WebhookDispatcher:
         return sum(len(queue) for queue in self._queues.values())
 
     async def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until no attempt is in flight; True if that happened within ``timeout``."""
+        """Wait until no attempt is in flight or about to begin; True if that happened
+        within ``timeout``."""
         deadline = time.monotonic() + timeout
-        while self._running:
+        while self._running or self._starting:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            await asyncio.wait(set(self._running), timeout=remaining)
+            if self._running:
+                await asyncio.wait(set(self._running), timeout=remaining)
+            else:
+                await asyncio.sleep(0)  # the pump begins the next ones in this turn
         return True
 
     def clear(self) -> None:
         self._queues.clear()
         self._busy.clear()
+        self._starting.clear()
         self._retries.clear()
         self._log.clear()
         if self._outbox is not None:
             self._outbox.clear()
 
     async def aclose(self) -> None:
+        self._starting.clear()
+        if self._pumping is not None:
+            self._pumping.cancel()
+            self._pumping = None
         for task in list(self._running):
             task.cancel()
         if self._running:
@@ -310,10 +325,28 @@ class WebhookDispatcher:
 
     def _start(self, task_id: str) -> None:
         self._busy.add(task_id)
-        delivery = self._queues[task_id][0]
-        running = asyncio.get_running_loop().create_task(self._attempt(delivery))
-        self._running.add(running)
-        running.add_done_callback(self._running.discard)
+        self._starting.append(task_id)
+        if self._pumping is None:
+            self._pumping = asyncio.get_running_loop().call_soon(self._pump)
+
+    def _pump(self) -> None:
+        """Begin a few waiting attempts, then let the event loop serve requests.
+
+        Beginning an attempt (signing, handing it to httpx) takes a few hundred
+        microseconds: a thousand tasks finishing together would otherwise hold every
+        API request for tens of milliseconds.
+        """
+        self._pumping = None
+        loop = asyncio.get_running_loop()
+        for _ in range(min(_STARTS_PER_TURN, len(self._starting))):
+            queue = self._queues.get(self._starting.popleft())
+            if not queue:
+                continue  # cleared meanwhile
+            running = loop.create_task(self._attempt(queue[0]))
+            self._running.add(running)
+            running.add_done_callback(self._running.discard)
+        if self._starting:
+            self._pumping = loop.call_soon(self._pump)
 
     def _refusal(self, url: str) -> str | None:
         # Parsed by the client that sends, so the host checked is the host connected to.
