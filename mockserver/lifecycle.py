@@ -147,26 +147,32 @@ class Lifecycle:
         """Apply every transition due at or before ``now``; return how many were applied."""
         now = self.clock.now() if now is None else now
         applied = 0
+        # Every read calls this: locals, and no method call when nothing is due.
+        queue, created, get = self._queue, self._created, self.store.get
+        start_after, finish_after = self.in_progress_after, self.complete_after
         while True:
-            start_due, finish_due = self._start_due(), self._finish_due()
+            started, finished = self._started, self._finished
+            start_due = created[started] + start_after if started < len(queue) else math.inf
+            finish_due = created[finished] + finish_after if finished < started else math.inf
             if start_due <= finish_due:
                 if start_due > now:
                     break
-                task = self.store.get(self._queue[self._started])
-                self._started += 1
+                task = get(queue[started])
+                self._started = started + 1
                 if task is not None and task.status == CREATED:
                     self._move(task, IN_PROGRESS, start_due)
                     applied += 1
             else:
                 if finish_due > now:
                     break
-                task = self.store.get(self._queue[self._finished])
-                self._finished += 1
+                task = get(queue[finished])
+                self._finished = finished + 1
                 if task is not None and task.status not in TERMINAL_STATUSES:
                     # The outcome is read now: set_outcome may have changed it.
                     self._move(task, task.outcome, finish_due)
                     applied += 1
-        self._drop_finished()
+        if applied:
+            self._drop_finished()
         return applied
 
     def force(self, task_id: str, status: str, reason: str | None = None) -> Task:

@@ -22,7 +22,7 @@ import orjson
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .api import ApiRequest, ApiRoutes, Handler
+from .api import ApiRequest, ApiRoutes
 from .errors import ApiError, message_for_status
 from .faults import CONTROL_PREFIX, ConnectionDropped, FaultGate
 from .journal import Journal
@@ -76,42 +76,41 @@ class RequestPipeline:
         try:
             if self.limits.declared_too_large(scope):
                 raise BodyTooLarge
-            if api:
-                if self.gate.active:
-                    status = await self.gate.intercept(scope, send)
-                    if status is not None:
-                        return status
-                found = self.routes.match(scope["method"], path)
-                if found is not None:
-                    request.path_params = found[1]
-                    return await self._handle(request, found[0].handler, path, send)
+            if not api:
+                return await self._route(request, send)
+            if self.gate.active:
+                status = await self.gate.intercept(scope, send)
+                if status is not None:
+                    return status
+            found = self.routes.match(scope["method"], path)
+            if found is None:
                 allowed = self.routes.methods_for(path)
-                if allowed:
-                    allow = [(b"allow", ", ".join(allowed).encode())]
-                    return await _answer(send, 405, _message(405), allow)
-            return await self._route(request, send)
+                if not allowed:
+                    return await self._route(request, send)
+                allow = [(b"allow", ", ".join(allowed).encode())]
+                return await _answer(send, 405, _message(405), allow)
+            request.path_params = found[1]
+            try:
+                status, body = await found[0].handler(request)
+            except ApiError as exc:
+                headers = [
+                    (k.lower().encode("latin-1"), v.encode("latin-1"))
+                    for k, v in exc.headers.items()
+                ]
+                return await _answer(send, exc.status, orjson.dumps(exc.body), headers)
+            except (BodyTooLarge, BodyTimedOut, ClientDisconnect, ConnectionDropped):
+                raise
+            except Exception:
+                # The fake's own failure: the API's 500 body, then the error for the log.
+                request.answered = await _answer(send, 500, _message(500))
+                raise
+            return await _answer(send, status, body)
         except BodyTooLarge:
             return await refuse(send, 413, self.limits.too_large_message())
         except BodyTimedOut:
             return await refuse(send, 408, self.limits.timed_out_message())
         except ClientDisconnect:
             return None  # the client hung up mid-body: nobody to answer, not a server error
-
-    async def _handle(self, request: ApiRequest, handler: Handler, path: str, send: Send) -> int:
-        try:
-            status, body = await handler(request)
-        except ApiError as exc:
-            headers = [
-                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()
-            ]
-            return await _answer(send, exc.status, orjson.dumps(exc.body), headers)
-        except (BodyTooLarge, BodyTimedOut, ClientDisconnect, ConnectionDropped):
-            raise
-        except Exception:
-            # The fake's own failure: the API's 500 body, then the error for the server's log.
-            request.answered = await _answer(send, 500, _message(500))
-            raise
-        return await _answer(send, status, body)
 
     async def _route(self, request: ApiRequest, send: Send) -> int | None:
         """Hand a request to the Starlette router (control API, unknown paths)."""
