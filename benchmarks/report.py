@@ -304,6 +304,12 @@ def _unexpected(report: Report) -> list[str]:
     return _table(header, rows)
 
 
+def _bare_share(bare: Startup | None, prism: Startup | None) -> str:
+    if bare is None or prism is None or not prism.median:
+        return ""
+    return f", itself {bare.median / prism.median:.2f}x of Prism's"
+
+
 def _beyond(report: Report) -> list[str]:
     rows: list[list[str]] = []
     fake_start = report.startup.get(FAKE)
@@ -319,8 +325,14 @@ def _beyond(report: Report) -> list[str]:
                 f"200 after {prism_start.median:.2f} s here; the performance notes measured "
                 "1.4-2.0 s. A Python process that imports uvicorn and Starlette and "
                 "answers one request already takes "
-                f"{_fmt(bare_start.median if bare_start else None, _s)} (the bare app); the "
-                "fake's own imports and spec compilation add the rest",
+                f"{_fmt(bare_start.median if bare_start else None, _s)} (the bare app"
+                + _bare_share(bare_start, prism_start)
+                + "); the fake's own imports, its spec (read from the cache) and its first "
+                "create add "
+                + _fmt(
+                    fake_start.median - bare_start.median if bare_start else None,
+                    _s,
+                ),
             )
             if prism_start
             else Verdict(None, "no Prism in this mode")
