@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Mapping
-from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,7 @@ from .lifecycle import IllegalTransition, Lifecycle
 from .limits import BodyLimits
 from .media import MediaChecker, MediaKind, media_fields
 from .pipeline import RequestPipeline
-from .spec import Spec, load_spec
+from .spec import Spec, load_spec, package_folder
 from .tasks import FAILED, InMemoryTaskStore, Task, TaskStore
 from .validation import OperationValidator, format_checker
 from .webhooks import WebhookDispatcher
@@ -39,7 +38,7 @@ __all__ = ["MockApp", "MockRuntime", "create_app"]
 
 
 def fixtures_media_dir() -> Path:
-    return Path(str(files("mockserver.fixtures"))) / "media"
+    return package_folder("mockserver.fixtures") / "media"
 
 
 class MockRuntime:

@@ -16,9 +16,8 @@ from __future__ import annotations
 import io
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from .lazy_imports import deferred_module
@@ -51,8 +50,7 @@ FIXTURES_PREFIX = "/_mock/fixtures/"
 MB = 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class MediaLimits:
+class MediaLimits(NamedTuple):
     """What one kind of reference media must satisfy; None means no such rule."""
 
     extensions: tuple[str, ...]
@@ -126,8 +124,7 @@ class MediaUnavailable(Exception):
     """The media could not be fetched (refused source, network error, too large)."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Measured:
+class _Measured(NamedTuple):
     format: str
     width: int
     height: int

@@ -16,8 +16,7 @@ import functools
 import importlib.util
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .fastpath import compile_acceptor
 from .spec import Operation, Parameter
@@ -35,8 +34,7 @@ _INTEGER = re.compile(r"^[-+]?[0-9]+$")
 _NUMBER = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 
 
-@dataclass(frozen=True, slots=True)
-class InvalidParam:
+class InvalidParam(NamedTuple):
     """One failing field and a sentence saying why, in the API's wording style."""
 
     field: str

@@ -1,0 +1,76 @@
+"""``freepik-mock``'s entry point: the collector paused for start-up and on for serving."""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockserver.cache import CACHE_DIR_ENV
+from mockserver.cli import main
+
+# uvicorn's Server.run replaced by a probe: what would serving start with?
+SERVE_PROGRAM = """
+import gc
+import uvicorn
+from mockserver.cli import main
+
+def run(self, sockets=None):
+    print("collector on while serving:", gc.isenabled())
+    print("start-up objects frozen:", gc.get_freeze_count() > 0)
+    for sock in sockets or ():
+        sock.close()
+
+uvicorn.Server.run = run
+print("exit:", main(["serve", "--host", "127.0.0.1", "--port", "0"]))
+print("collector on after main:", gc.isenabled())
+"""
+
+
+def test_serving_runs_with_the_collector_on(tmp_path: Path) -> None:
+    env = {**os.environ, CACHE_DIR_ENV: str(tmp_path)}
+    completed = subprocess.run(
+        [sys.executable, "-c", SERVE_PROGRAM], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[0].startswith("freepik-mock serving on http://127.0.0.1:")
+    assert lines[1:] == [
+        "collector on while serving: True",
+        "start-up objects frozen: True",
+        "freepik-mock stopped",
+        "exit: 0",
+        "collector on after main: True",
+    ]
+
+
+@pytest.fixture
+def collector_restored() -> Iterator[None]:
+    was = gc.isenabled()
+    yield
+    if was:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+@pytest.mark.usefixtures("collector_restored")
+@pytest.mark.parametrize("enabled", [True, False])
+def test_main_leaves_the_collector_as_it_found_it(
+    enabled: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
+    assert main([]) == 2  # no command: help, and exit status 2
+    assert "serve" in capsys.readouterr().out
+    assert gc.isenabled() is enabled
+    with pytest.raises(SystemExit):
+        main(["serve", "--clock", "no-such-clock"])  # argparse refuses
+    assert gc.isenabled() is enabled
