@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
+from mockserver.cache import CACHE_DIR_ENV
 from mockserver.fastpath import compile_acceptor
 from mockserver.spec import load_spec
 from mockserver.validation import OperationValidator, _BodyExplainer, format_checker
@@ -147,6 +149,40 @@ def test_fast_path_agrees_with_jsonschema(
     body = data.draw(bodies_for(schema))
     expected = Draft4Validator(schema, format_checker=checker.jsonschema).is_valid(body)
     assert accepts(body) == expected, body
+
+
+@pytest.mark.parametrize(("operation_id", "schema"), SCHEMAS, ids=[s[0] for s in SCHEMAS])
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_the_cached_fast_path_decides_like_a_freshly_generated_one(
+    operation_id: str,
+    schema: Mapping[str, Any],
+    data: st.DataObject,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The generated code is kept in the start-up cache; a start that reads it back
+    (no fastjsonschema at all) must decide exactly as one that generates it."""
+    checker = format_checker()
+    folder = tmp_path_factory.mktemp("acceptor-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_DIR_ENV, "off")
+        generated = compile_acceptor(schema, checker)
+        patch.setenv(CACHE_DIR_ENV, str(folder))
+        stored = compile_acceptor(schema, checker)  # generates and writes the entry
+        read_back = compile_acceptor(schema, checker)
+    assert len(list(folder.glob("acceptor-*"))) == 1
+    assert generated is not None and stored is not None and read_back is not None
+    body = data.draw(bodies_for(schema))
+    assert generated(body) == stored(body) == read_back(body), body
+
+
+def test_a_number_that_json_never_yields_is_left_to_jsonschema() -> None:
+    """The cached code stands in its own type for decimal.Decimal: a Decimal is only
+    ever refused here (and decided by jsonschema), never wrongly accepted."""
+    accepts = compile_acceptor({"type": "number", "maximum": 2}, format_checker())
+    assert accepts is not None
+    assert accepts(1.5) and accepts(2) and not accepts(2.5)
+    assert not accepts(Decimal("1.5"))
 
 
 def test_fast_path_refuses_what_the_notes_warn_about() -> None:

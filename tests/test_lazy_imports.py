@@ -55,7 +55,10 @@ import sys
 import mockserver.cli
 from mockserver.app import create_app
 app = create_app()
-heavy = ("httpx", "respx", "jsonschema", "yaml", "mockserver.testing", "sqlite3", "fractions")
+heavy = (
+    "httpx", "respx", "jsonschema", "yaml", "mockserver.testing", "sqlite3", "fractions",
+    "fastjsonschema", "decimal", "importlib.resources",
+)
 print("after start-up:", [name for name in heavy if name in sys.modules])
 validator = app.state.mock.validators["postAiReferenceToVideoKlingV3OmniStd"]
 print("valid:", validator.validate_body({"video_url": "https://example.com/a.mp4"}))
@@ -77,8 +80,11 @@ def test_serve_start_up_imports_no_client_library_schema_library_or_yaml(
     ]  # fmt: skip
     for completed in outputs:
         assert completed.returncode == 0, completed.stderr
-    # The first run parsed the YAML (and filled the cache); the second needs none of it.
-    assert outputs[0].stdout.splitlines()[0] == "after start-up: ['yaml']"
+    # The first run parsed the YAML and generated the fast path's code (and filled the
+    # cache); the second needs none of it.
+    assert (
+        outputs[0].stdout.splitlines()[0] == "after start-up: ['yaml', 'fastjsonschema', 'decimal']"
+    )
     assert outputs[1].stdout.splitlines() == [
         "after start-up: []",
         "valid: []",
