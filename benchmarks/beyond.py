@@ -16,7 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,34 +77,48 @@ class Startup:
         return statistics.median(self.seconds)
 
 
-def _startup_server(name: str, port: int, log_dir: Path) -> ServerProcess:
+def _startup_server(name: str, port: int, log_dir: Path, fake_args: Sequence[str]) -> ServerProcess:
     if name == FAKE:
-        return ServerProcess(f"startup-{name}", fake_command(port), port, log_dir)
+        return ServerProcess(f"startup-{name}", fake_command(port, *fake_args), port, log_dir)
     if name == BARE:
         return ServerProcess(f"startup-{name}", bare_command(port), port, log_dir, REPO_ROOT)
     argv = prism_command(SEED_SPEC, port, "silent")
     return ServerProcess(f"startup-{name}", argv, port, log_dir)
 
 
+_SETTLE_SECONDS = 0.3
+
+
 def measure_startup(
-    procs: ProcessSet, log_dir: Path, name: str, repeats: int, idle_wait: float = 1.0
-) -> Startup:
-    """Start ``name`` (fake, bare or prism_silent) ``repeats`` times; RSS after the last."""
-    seconds: list[float] = []
-    idle_rss = 0
+    procs: ProcessSet,
+    log_dir: Path,
+    names: Sequence[str],
+    repeats: int,
+    idle_wait: float = 1.0,
+    fake_args: Sequence[str] = (),
+) -> dict[str, Startup]:
+    """Start each of ``names`` (fake, bare, prism_silent) ``repeats`` times, taking turns
+    so that machine noise hits all alike; RSS once idle after the last start of each.
+    ``fake_args`` go to ``freepik-mock serve``."""
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    idle_rss = dict.fromkeys(names, 0)
     for number in range(repeats):
-        port = free_port()
-        server = _startup_server(name, port, log_dir)
-        env = {"SCARF_ANALYTICS": "false"} if name == PRISM_SILENT else None
-        procs.add(server).start(env)
-        try:
-            seconds.append(ready_fake(server))
-            if number == repeats - 1:
-                time.sleep(idle_wait)
-                idle_rss = server.rss()
-        finally:
-            procs.stop(server)
-    return Startup(seconds, idle_rss)
+        for name in names:
+            # Each start on a settled machine: a process just stopped (Prism's node
+            # especially) still costs CPU for a moment and would slow whoever comes next.
+            time.sleep(_SETTLE_SECONDS)
+            port = free_port()
+            server = _startup_server(name, port, log_dir, fake_args)
+            env = {"SCARF_ANALYTICS": "false"} if name == PRISM_SILENT else None
+            procs.add(server).start(env)
+            try:
+                seconds[name].append(ready_fake(server))
+                if number == repeats - 1:
+                    time.sleep(idle_wait)
+                    idle_rss[name] = server.rss()
+            finally:
+                procs.stop(server)
+    return {name: Startup(seconds[name], idle_rss[name]) for name in names}
 
 
 # -- a store with 100,000 tasks ------------------------------------------------------------

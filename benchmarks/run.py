@@ -139,10 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"server logs: {log_dir}", flush=True)
     with ProcessSet() as procs:
         try:
-            startup = {
-                name: measure_startup(procs, log_dir, name, 1 if quick else 10)
-                for name in ([FAKE, PRISM_SILENT, BARE] if use_prism else [FAKE, BARE])
-            }
+            startup = measure_startup(
+                procs,
+                log_dir,
+                [FAKE, PRISM_SILENT, BARE] if use_prism else [FAKE, BARE],
+                1 if quick else 10,
+            )
             for name, found in startup.items():
                 print(f"start-up {name}: {found.median:.2f} s, idle RSS "
                       f"{found.idle_rss / 2**20:.0f} MiB", flush=True)  # fmt: skip
