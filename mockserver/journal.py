@@ -14,7 +14,7 @@ from typing import Any
 from starlette.types import Scope
 
 from .clock import Clock
-from .tasks import Task
+from .tasks import Transition
 
 __all__ = ["BODY_LIMIT", "Journal"]
 
@@ -63,17 +63,17 @@ class Journal:
             )
         )
 
-    def on_transition(self, task: Task, previous: str) -> None:
+    def on_transition(self, change: Transition) -> None:
         """Lifecycle listener: note each status change."""
         self._entries.append(
             (
                 "transition",
-                task.task_id,
-                previous,
-                task.status,
-                task.updated_at,
+                change.task_id,
+                change.previous,
+                change.status,
+                change.at,
                 next(self._ids),
-                task.failure_reason,
+                change.failure_reason,
             )
         )
 

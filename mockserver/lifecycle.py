@@ -29,13 +29,14 @@ from .tasks import (
     TERMINAL_STATUSES,
     Task,
     TaskStore,
+    Transition,
     status_rank,
 )
 
 __all__ = ["IllegalTransition", "Lifecycle", "TransitionListener"]
 
-# Called with the task after the change and the status it had before.
-TransitionListener = Callable[[Task, str], None]
+# Called with each status change, in time order.
+TransitionListener = Callable[[Transition], None]
 
 
 def _uuid4_source() -> Callable[[], str]:
@@ -148,8 +149,9 @@ class Lifecycle:
         now = self.clock.now() if now is None else now
         applied = 0
         # Every read calls this: locals, and no method call when nothing is due.
-        queue, created, get = self._queue, self._created, self.store.get
+        queue, created, advance = self._queue, self._created, self.store.advance
         start_after, finish_after = self.in_progress_after, self.complete_after
+        listeners = self._listeners
         while True:
             started, finished = self._started, self._finished
             start_due = created[started] + start_after if started < len(queue) else math.inf
@@ -157,20 +159,19 @@ class Lifecycle:
             if start_due <= finish_due:
                 if start_due > now:
                     break
-                task = get(queue[started])
                 self._started = started + 1
-                if task is not None and task.status == CREATED:
-                    self._move(task, IN_PROGRESS, start_due)
-                    applied += 1
+                change = advance(queue[started], False, start_due)
             else:
                 if finish_due > now:
                     break
-                task = get(queue[finished])
                 self._finished = finished + 1
-                if task is not None and task.status not in TERMINAL_STATUSES:
-                    # The outcome is read now: set_outcome may have changed it.
-                    self._move(task, task.outcome, finish_due)
-                    applied += 1
+                # To the outcome as it is now: set_outcome may have changed it.
+                change = advance(queue[finished], True, finish_due)
+            # None: the task is gone, or a forced change took it past this step.
+            if change is not None:
+                for listener in listeners:
+                    listener(change)
+                applied += 1
         if applied:
             self._drop_finished()
         return applied
@@ -237,6 +238,7 @@ class Lifecycle:
         previous = task.status
         task = task.moved(status, at)
         self.store.put(task)
+        change = Transition.of(task, previous)
         for listener in self._listeners:
-            listener(task, previous)
+            listener(change)
         return task

@@ -20,7 +20,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from .tasks import InMemoryTaskStore, Task
+from .tasks import InMemoryTaskStore, Task, Transition, advance_task
 from .webhooks import Delivery
 
 __all__ = ["SCHEMA_VERSION", "SQLiteOutbox", "SQLiteTaskStore", "StateFile", "StateFileError"]
@@ -104,6 +104,9 @@ class SQLiteTaskStore:
             "failure_reason=? WHERE task_id=?",
             (*_encode(task)[1:], task.task_id),
         )
+
+    def advance(self, task_id: str, finish: bool, at: float) -> Transition | None:
+        return advance_task(self, task_id, finish, at)
 
     def list_for_owner(self, owner: str, offset: int, limit: int) -> list[Task]:
         return self._memory.list_for_owner(owner, offset, limit)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .clock import Clock
 from .lazy_imports import deferred_module
-from .tasks import FAILED, Task
+from .tasks import FAILED, Transition
 
 if TYPE_CHECKING:
     import httpx
@@ -232,28 +232,28 @@ class WebhookDispatcher:
     def __repr__(self) -> str:
         return f"WebhookDispatcher(scheme={self.scheme!r}, secrets=<{len(self._secrets)} hidden>)"
 
-    def on_transition(self, task: Task, previous: str) -> None:
+    def on_transition(self, change: Transition) -> None:
         """Lifecycle listener: queue the webhook for a status change, if one was asked for."""
-        if not task.webhook_url:
+        if not change.webhook_url:
             return
         payload = {
-            "task_id": task.task_id,
-            "status": task.status,
-            "generated": list(task.generated),
+            "task_id": change.task_id,
+            "status": change.status,
+            "generated": list(change.generated),
         }
         delivery = Delivery(
             webhook_id=str(uuid.uuid4()),
-            task_id=task.task_id,
-            event=task.status,
-            url=task.webhook_url,
+            task_id=change.task_id,
+            event=change.status,
+            url=change.webhook_url,
             body=json.dumps(payload, separators=(",", ":")).encode(),
-            reason=task.failure_reason if task.status == FAILED else None,
+            reason=change.failure_reason if change.status == FAILED else None,
         )
-        self._queues.setdefault(task.task_id, deque()).append(delivery)
+        self._queues.setdefault(change.task_id, deque()).append(delivery)
         if self._outbox is not None:
             self._outbox.enqueued(delivery)
-        if task.task_id not in self._busy:
-            self._start(task.task_id)
+        if change.task_id not in self._busy:
+            self._start(change.task_id)
 
     def restore(self, deliveries: Iterable[Delivery]) -> None:
         """Queue deliveries left pending by an earlier run (in their order), due now."""

@@ -22,7 +22,7 @@ def make_lifecycle(**kwargs: Any) -> tuple[Lifecycle, ManualClock, list[tuple[st
     kwargs.setdefault("complete_after", 3.0)
     lifecycle = Lifecycle(InMemoryTaskStore(), clock, **kwargs)
     changes: list[tuple[str, str]] = []
-    lifecycle.subscribe(lambda task, previous: changes.append((previous, task.status)))
+    lifecycle.subscribe(lambda change: changes.append((change.previous, change.status)))
     return lifecycle, clock, changes
 
 

@@ -68,6 +68,32 @@ def test_state_file_round_trips_tasks_and_deliveries(tmp_path: Path) -> None:
         reopened.close()
 
 
+def test_a_lifecycle_step_is_written_to_the_state_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    state = StateFile(path)
+    state.tasks.add(_task("a"))
+    started = state.tasks.advance("a", False, 2.0)
+    assert started is not None and (started.previous, started.status) == (CREATED, IN_PROGRESS)
+    assert state.tasks.advance("a", False, 3.0) is None  # started already
+    state.close()
+
+    reopened = StateFile(path)
+    try:
+        assert reopened.tasks.get("a") == _task("a", status=IN_PROGRESS)._replace(updated_at=2.0)
+        finished = reopened.tasks.advance("a", True, 4.0)
+        assert finished is not None and finished.generated == (
+            "http://127.0.0.1:2/_mock/media/a.mp4",
+        )
+    finally:
+        reopened.close()
+    again = StateFile(path)
+    try:
+        found = again.tasks.get("a")
+        assert found is not None and (found.status, found.updated_at) == (COMPLETED, 4.0)
+    finally:
+        again.close()
+
+
 def test_state_file_is_for_one_server_at_a_time(tmp_path: Path) -> None:
     state = StateFile(tmp_path / "state.db")
     try:

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mockserver.tasks import COMPLETED, CREATED, FAILED, IN_PROGRESS, InMemoryTaskStore, Task
+from mockserver.tasks import (
+    COMPLETED,
+    CREATED,
+    FAILED,
+    IN_PROGRESS,
+    STATUSES,
+    InMemoryTaskStore,
+    Task,
+    Transition,
+    advance_task,
+)
 
 
 def make_task(number: int, owner: str = "owner-a", **changes: object) -> Task:
@@ -111,3 +124,97 @@ def test_stored_tasks_add_nothing_for_the_garbage_collector_to_scan() -> None:
     gc.collect()
     # A handful of containers, whatever the number of tasks.
     assert len(gc.get_objects()) - before < 20
+
+
+def test_advance_takes_one_step_and_says_what_listeners_need() -> None:
+    store = InMemoryTaskStore()
+    hook = "http://127.0.0.1:9/hook"
+    store.add(make_task(1, webhook_url=hook, outcome=FAILED, failure_reason="media check"))
+    store.add(make_task(2, base_url="https://other.example"))
+    assert store.advance("task-1", True, 1001.5) == Transition(
+        "task-1", CREATED, FAILED, 1001.5, "media check", hook, "http://127.0.0.1:8080"
+    )  # a finish step straight from CREATED (the start step came to nothing)
+    assert store.advance("task-1", False, 1002.0) is None  # past the start step
+    assert store.advance("task-1", True, 1003.0) is None  # ended already
+    assert store.get("task-1") == make_task(
+        1, webhook_url=hook, status=FAILED, updated_at=1001.5, outcome=FAILED,
+        failure_reason="media check",
+    )  # fmt: skip
+    started = store.advance("task-2", False, 1003.0)
+    assert started == Transition(
+        "task-2", CREATED, IN_PROGRESS, 1003.0, None, None, "https://other.example"
+    )
+    finished = store.advance("task-2", True, 1005.0)
+    assert finished is not None and finished.previous == IN_PROGRESS
+    assert finished.generated == ("https://other.example/_mock/media/task-2.mp4",)
+    assert store.get("task-2") == make_task(
+        2, base_url="https://other.example", status=COMPLETED, updated_at=1005.0
+    )
+    assert store.advance("missing", False, 1.0) is None
+
+
+class PlainStore:
+    """Tasks as they are, in a dict: what ``advance`` must agree with."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, Task] = {}
+
+    def get(self, task_id: str) -> Task | None:
+        return self.tasks.get(task_id)
+
+    def put(self, task: Task) -> None:
+        self.tasks[task.task_id] = task
+
+
+IDS = st.integers(0, 5)
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("add"),
+            IDS,
+            st.sampled_from([COMPLETED, FAILED]),
+            st.sampled_from([None, "http://127.0.0.1:9/hook"]),
+            st.sampled_from([None, "a reason"]),
+        ),
+        st.tuples(st.just("advance"), IDS, st.booleans(), st.floats(1000, 2000)),
+        st.tuples(
+            st.just("force"),
+            IDS,
+            st.sampled_from(STATUSES),
+            st.sampled_from([COMPLETED, FAILED]),
+            st.sampled_from([None, "forced"]),
+        ),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=STEPS)
+def test_advance_agrees_with_get_and_put(steps: list[tuple[Any, ...]]) -> None:
+    """The packed store's own ``advance`` against the same step made of get and put,
+    over any sequence of creations, steps and forced changes."""
+    packed, plain = InMemoryTaskStore(), PlainStore()
+    for step in steps:
+        kind, number = step[0], step[1]
+        task_id = f"task-{number}"
+        if kind == "add":
+            if plain.get(task_id) is None:
+                _, _, outcome, hook, reason = step
+                task = make_task(number, outcome=outcome, webhook_url=hook)
+                task = task.replace(failure_reason=reason)
+                packed.add(task)
+                plain.put(task)
+        elif kind == "advance":
+            _, _, finish, at = step
+            expected = advance_task(plain, task_id, finish, at)
+            assert packed.advance(task_id, finish, at) == expected
+        else:
+            found = plain.get(task_id)
+            if found is not None:
+                _, _, status, outcome, reason = step
+                forced = found.replace(status=status, outcome=outcome, failure_reason=reason)
+                packed.put(forced)
+                plain.put(forced)
+    for task_id, task in plain.tasks.items():
+        assert packed.get(task_id) == task

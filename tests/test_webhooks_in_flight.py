@@ -7,7 +7,7 @@ import asyncio
 import httpx
 
 from mockserver.clock import ManualClock
-from mockserver.tasks import COMPLETED, IN_PROGRESS, Task
+from mockserver.tasks import COMPLETED, IN_PROGRESS, Task, Transition
 from mockserver.webhooks import WebhookDispatcher
 
 
@@ -42,7 +42,7 @@ async def deliver(count: int) -> tuple[int, int, WebhookDispatcher]:
         ManualClock(), secrets=["s"], transport=httpx.MockTransport(slow_receiver)
     )
     for number in range(count):
-        dispatcher.on_transition(task(number), "CREATED")
+        dispatcher.on_transition(Transition.of(task(number), "CREATED"))
     for _ in range(200):  # let every attempt that can start, start
         await asyncio.sleep(0)
     held = most
