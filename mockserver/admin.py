@@ -13,11 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from starlette.requests import Request
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import ApiError, json_response
+from .api import ClientDisconnected
+from .errors import ApiError, json_response, message_for_status
 from .lazy_imports import DeferredDraft4Validator as Draft4Validator  # jsonschema: 50 ms
 from .lifecycle import IllegalTransition
 from .media import fixture_path
@@ -26,9 +30,9 @@ from .validation import InvalidParam
 from .webhooks import is_loopback_host
 
 if TYPE_CHECKING:
-    from .app import MockRuntime
+    from .runtime import MockRuntime
 
-__all__ = ["ADMIN_TOKEN_HEADER", "admin_routes", "result_file"]
+__all__ = ["ADMIN_TOKEN_HEADER", "admin_routes", "control_app", "result_file"]
 
 ADMIN_TOKEN_HEADER = "x-mock-admin-token"
 
@@ -281,3 +285,42 @@ def admin_routes() -> list[Route]:
         Route("/_mock/requests", journal, methods=["GET"]),
         Route("/_mock/reset", reset, methods=["POST"]),
     ]
+
+
+def control_app(runtime: MockRuntime) -> ASGIApp:
+    """The Starlette app behind the API: the control API, and the API's own JSON error
+    bodies for unknown paths and wrong methods (``app.py`` builds it on first use)."""
+    app = Starlette(
+        routes=admin_routes(),
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+    )
+    # An unknown path is a JSON 404, never an empty 307 to a neighbour with(out) a slash.
+    app.router.redirect_slashes = False
+    app.state.mock = runtime
+
+    async def control(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await app(scope, receive, send)
+        except ClientDisconnect:
+            raise ClientDisconnected from None  # the pipeline's own: nobody to answer
+
+    return control
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    # Routing errors (unknown path, wrong method): the HTTP phrase, in the API's shape.
+    assert isinstance(exc, HTTPException)
+    return json_response(exc.status_code, {"message": exc.detail}, exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return json_response(500, {"message": message_for_status(500)})

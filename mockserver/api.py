@@ -17,10 +17,9 @@ import hmac
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import orjson
-from starlette.datastructures import QueryParams
-from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope
 
 from .errors import ApiError
@@ -31,9 +30,13 @@ from .tasks import Task, owner_of
 from .validation import OperationValidator
 
 if TYPE_CHECKING:
-    from .app import MockRuntime
+    from .runtime import MockRuntime
 
-__all__ = ["ApiRequest", "ApiRoute", "ApiRoutes", "Handler", "handler_for"]
+__all__ = ["ApiRequest", "ApiRoute", "ApiRoutes", "ClientDisconnected", "Handler", "handler_for"]
+
+
+class ClientDisconnected(Exception):
+    """The client hung up before its request body was all read: nobody to answer."""
 
 
 class ApiRequest:
@@ -72,7 +75,7 @@ class ApiRequest:
         while True:
             message = await self.receive()
             if message["type"] != "http.request":
-                raise ClientDisconnect()
+                raise ClientDisconnected
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 return b"".join(chunks)
@@ -93,7 +96,8 @@ class ApiRequest:
 
     def query(self) -> Mapping[str, str]:
         raw = self.scope["query_string"]
-        return QueryParams(raw) if raw else {}
+        # As Starlette's QueryParams reads it: latin-1, blanks kept, the last value wins.
+        return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True)) if raw else {}
 
 
 # The status and the JSON body of an answer.

@@ -1,226 +1,101 @@
-"""The app factory: spec + config in, an ASGI app out, with no state shared between apps."""
+"""The app factory: spec + config in, an ASGI app out, with no state shared between apps.
+
+Serving the API needs none of Starlette's applications, routing, requests or responses
+(the pipeline serves it from the ASGI messages), and importing them was a fifth of
+``serve``'s start-up: the Starlette app that serves the control API and answers unknown
+paths (``admin.control_app``) is imported and built on the first request it gets.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
-from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .admin import admin_routes
 from .api import ApiRoute, ApiRoutes, handler_for
-from .clock import ManualClock, TimerLoop, make_clock
 from .config import MockConfig
-from .errors import ApiError, json_response, message_for_status
-from .faults import FaultGate, FaultRegistry, RateLimiter
-from .journal import Journal
-from .lifecycle import IllegalTransition, Lifecycle
+from .faults import FaultGate
 from .limits import BodyLimits
-from .media import MediaChecker, MediaKind, media_fields
 from .pipeline import RequestPipeline
-from .spec import Spec, load_spec, package_folder
-from .tasks import FAILED, InMemoryTaskStore, Task, TaskStore
-from .validation import OperationValidator, format_checker
-from .webhooks import WebhookDispatcher
+from .runtime import MockRuntime, fixtures_media_dir
+from .spec import load_spec
+from .tasks import TaskStore
 
 if TYPE_CHECKING:
-    from .persistence import StateFile
+    from starlette.types import Message
 
-__all__ = ["MockApp", "MockRuntime", "create_app"]
-
-
-def fixtures_media_dir() -> Path:
-    return package_folder("mockserver.fixtures") / "media"
+__all__ = ["AppState", "MockApp", "MockRuntime", "create_app", "fixtures_media_dir"]
 
 
-class MockRuntime:
-    """Everything one app instance holds: its spec, store, clock, lifecycle and queues."""
+class AppState:
+    """``app.state``: what handlers reach through ``request.app`` (Starlette's habit)."""
 
-    def __init__(self, config: MockConfig, spec: Spec, store: TaskStore | None = None) -> None:
-        self.config = config
-        self.spec = spec
-        self.api_keys = tuple(key.encode() for key in config.api_keys)
-        self.state_file: StateFile | None = None
-        if config.state is not None:
-            from .persistence import StateFile  # sqlite3: start-up time only --state needs
+    def __init__(self, mock: MockRuntime) -> None:
+        self.mock = mock
 
-            self.state_file = StateFile(config.state)
-        if store is None and self.state_file is not None:
-            store = self.state_file.tasks
-        checker = format_checker()
-        self.validators = {op.operation_id: OperationValidator(op, checker) for op in spec}
-        self.clock = make_clock(config.clock)
-        self.manual_clock = self.clock if isinstance(self.clock, ManualClock) else None
-        self.store: TaskStore = store if store is not None else InMemoryTaskStore()
-        self.media_dir = fixtures_media_dir()
-        self.media = MediaChecker(
-            config.media_check,
-            fixtures_dir=self.media_dir,
-            media_root=config.media_root,
-            max_download_bytes=config.media_max_bytes,
+
+class MockApp:
+    """The fake, an ASGI app. HTTP requests go through the :class:`RequestPipeline`,
+    which serves the API's operations itself and hands the rest to :meth:`route`."""
+
+    def __init__(self, runtime: MockRuntime, routes: ApiRoutes) -> None:
+        config = runtime.config
+        self.state = AppState(runtime)
+        self.pipeline = RequestPipeline(
+            routes,
+            self.route,
+            limits=BodyLimits(
+                max_body_bytes=config.max_body_bytes, body_timeout=config.body_timeout
+            ),
+            gate=FaultGate(
+                runtime.faults, latency_ms=config.latency_ms, rate_limiter=runtime.rate_limiter
+            ),
+            journal=runtime.journal,
+            on_request=runtime.ensure_started,
         )
-        self._media_fields = {op.operation_id: media_fields(op.request_schema) for op in spec}
-        self._media_jobs: set[asyncio.Task[None]] = set()
-        secret_headers = frozenset(op.auth_header for op in spec if op.auth_header)
-        self.journal = Journal(self.clock, config.journal_size, secret_headers)
-        self.faults = FaultRegistry()
-        self.rate_limiter = RateLimiter(self.clock) if config.rate_limit else None
-        scale = config.time_scale
-        self.lifecycle = Lifecycle(
-            self.store,
-            self.clock,
-            in_progress_after=config.in_progress_after * scale,
-            complete_after=config.complete_after * scale,
-            failure_rate=config.failure_rate,
-            seed=config.seed,
-            on_schedule=self._wake,
-        )
-        self.webhooks = WebhookDispatcher(
-            self.clock,
-            secrets=config.webhook_secrets,
-            scheme=config.signing,
-            retry_delays=[d * scale for d in config.webhook_retry_delays],
-            timeout=config.webhook_timeout,
-            allowed_hosts=config.webhook_allow,
-            allow_any_host=config.webhook_allow_any,
-            log_size=config.webhook_log_size,
-            transport=config.webhook_transport,
-            on_schedule=self._wake,
-            outbox=self.state_file.outbox if self.state_file is not None else None,
-        )
-        self.lifecycle.subscribe(self.journal.on_transition)
-        self.lifecycle.subscribe(self.webhooks.on_transition)
-        self.timers = TimerLoop(self.clock, [self.lifecycle, self.webhooks])
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread = 0
-        self._restore()
-
-    def __repr__(self) -> str:
-        return f"MockRuntime(config={self.config!r}, tasks={len(self.store)})"
-
-    def _restore(self) -> None:
-        """Re-arm what a store already holds: unfinished tasks and pending webhooks."""
-        for task in self.store.all():
-            self.lifecycle.restore(task)
-        if self.state_file is not None:
-            self.webhooks.restore(self.state_file.outbox.pending())
-
-    def _wake(self, due: float) -> None:
-        self.timers.wake(due)
-
-    def ensure_started(self) -> asyncio.AbstractEventLoop:
-        """Start the timer loop in the running event loop (in-process clients send no
-        lifespan events, so the first request does it); return that event loop."""
-        # asyncio.get_running_loop() costs a getpid() system call on Python 3.11, and
-        # this runs on every request: a thread runs one loop at a time, so the loop we
-        # started in is still the running one if it runs and this is its thread.
-        loop = self._loop
-        if loop is not None and self._loop_thread == threading.get_ident() and loop.is_running():
-            return loop
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._loop = loop
-            self._loop_thread = threading.get_ident()
-            self.timers.start()
-        return loop
-
-    def check_media(self, operation_id: str, task: Task, params: Mapping[str, Any]) -> None:
-        """Check a new task's reference media; a violation makes the task end FAILED.
-
-        The url check is instant; a probe downloads, so it runs in a thread and the
-        create response does not wait for it.
-        """
-        fields = self._media_fields.get(operation_id)
-        if not fields or self.media.mode == "off":
-            return
-        if not self.media.probes:
-            self._media_verdict(task.task_id, self.media.check(fields, params))
-            return
-        job = asyncio.create_task(self._probe_media(task, fields, params))
-        self._media_jobs.add(job)
-        job.add_done_callback(self._media_jobs.discard)
-
-    async def _probe_media(
-        self, task: Task, fields: Mapping[str, MediaKind], params: Mapping[str, Any]
-    ) -> None:
-        reason = await asyncio.to_thread(self.media.check, fields, params, task.base_url)
-        self._media_verdict(task.task_id, reason)
-
-    async def media_checked(self) -> None:
-        """Wait for every media probe under way (tests and benchmarks use it)."""
-        while self._media_jobs:
-            await asyncio.gather(*self._media_jobs, return_exceptions=True)
-
-    def _media_verdict(self, task_id: str, reason: str | None) -> None:
-        if reason is None:
-            return
-        entry: dict[str, Any] = {"kind": "media_check", "task_id": task_id, "reason": reason}
-        try:
-            self.lifecycle.set_outcome(task_id, FAILED, f"media check: {reason}")
-        except (KeyError, IllegalTransition) as exc:
-            entry["ignored"] = f"task already gone or finished: {exc}"
-        self.journal.record(entry)
-
-    async def shutdown(self) -> None:
-        for job in list(self._media_jobs):
-            job.cancel()
-        await self.timers.stop()
-        await self.webhooks.aclose()
-        self._loop = None
-        if self.state_file is not None:
-            self.state_file.close()
-            self.state_file = None
-
-    def reset(self) -> None:
-        """Forget tasks, faults, deliveries and the journal."""
-        self.store.clear()
-        self.lifecycle.clear()
-        self.webhooks.clear()
-        self.faults.clear()
-        self.journal.clear()
-        if self.rate_limiter is not None:
-            self.rate_limiter.clear()
-
-
-async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return exc.response()
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    # Routing errors (unknown path, wrong method): the HTTP phrase, in the API's shape.
-    assert isinstance(exc, HTTPException)
-    return json_response(exc.status_code, {"message": exc.detail}, exc.headers)
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    return json_response(500, {"message": message_for_status(500)})
-
-
-class MockApp(Starlette):
-    """The fake: HTTP requests go through the :class:`RequestPipeline`, which serves the
-    API's operations itself and hands the rest to this Starlette app's router."""
-
-    pipeline: RequestPipeline
+        self._control: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope["app"] = self
             await self.pipeline(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
         else:
-            await super().__call__(scope, receive, send)
+            await self.route(scope, receive, send)
 
     async def route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Starlette's own handling (control API, unknown paths), after the pipeline."""
-        await super().__call__(scope, receive, send)
+        """The control API and unknown paths: a Starlette app, built on first use."""
+        control = self._control
+        if control is None:
+            from .admin import control_app
+
+            control = self._control = control_app(self.state.mock)
+        await control(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        # Start the timers with the server (in-process clients send no lifespan events:
+        # the first request does it); stop them, webhooks and the state file with it.
+        runtime = self.state.mock
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                reply: Message = {"type": "lifespan.startup.complete"}
+                try:
+                    runtime.ensure_started()
+                except Exception as exc:
+                    # The server reports it and exits; nothing more will come.
+                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                    return
+                await send(reply)
+            elif message["type"] == "lifespan.shutdown":
+                reply = {"type": "lifespan.shutdown.complete"}
+                try:
+                    await runtime.shutdown()
+                except Exception as exc:
+                    reply = {"type": "lifespan.shutdown.failed", "message": repr(exc)}
+                await send(reply)
+                return
 
 
 def create_app(config: MockConfig | None = None, *, store: TaskStore | None = None) -> MockApp:
@@ -233,35 +108,4 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
         handler = handler_for(runtime, operation, runtime.validators[operation.operation_id])
         if handler is not None:
             api_routes.append(ApiRoute(operation, handler))
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        runtime.ensure_started()
-        try:
-            yield
-        finally:
-            await runtime.shutdown()
-
-    app = MockApp(
-        routes=admin_routes(),
-        exception_handlers={
-            ApiError: _api_error,
-            HTTPException: _http_error,
-            Exception: _server_error,
-        },
-        lifespan=lifespan,
-    )
-    # An unknown path is a JSON 404, never an empty 307 to a neighbour with(out) a slash.
-    app.router.redirect_slashes = False
-    app.state.mock = runtime
-    app.pipeline = RequestPipeline(
-        ApiRoutes(api_routes),
-        app.route,
-        limits=BodyLimits(max_body_bytes=config.max_body_bytes, body_timeout=config.body_timeout),
-        gate=FaultGate(
-            runtime.faults, latency_ms=config.latency_ms, rate_limiter=runtime.rate_limiter
-        ),
-        journal=runtime.journal,
-        on_request=runtime.ensure_started,
-    )
-    return app
+    return MockApp(runtime, ApiRoutes(api_routes))

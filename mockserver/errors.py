@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
-from starlette.responses import Response
 
 from .validation import InvalidParam
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
 
 __all__ = [
     "INVALID_PARAMS_MESSAGE",
@@ -49,6 +51,10 @@ def message_for_status(status: int) -> str:
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    """A Starlette response in the API's shape (the control API's and its error pages';
+    the API's own answers are bytes from the pipeline, so serving never imports this)."""
+    from starlette.responses import Response
+
     return Response(
         orjson.dumps(body), status_code=status, headers=headers, media_type="application/json"
     )

@@ -6,7 +6,7 @@
 3. The handler: an API operation's own (``api.py``) when the method and path are one of
    the spec's, straight, without Starlette's routing or request objects (this is the
    hot path); anything else (the control API under ``/_mock``, unknown paths, wrong
-   methods) goes to the Starlette router.
+   methods) goes to the Starlette app of ``admin.control_app``, built on first use.
 4. Journal (``journal.py``), API paths only: what came in and what went out.
 
 An API request that fails in the fake itself gets the API's own 500 body; a client's
@@ -19,10 +19,9 @@ import asyncio
 from collections.abc import Callable
 
 import orjson
-from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .api import ApiRequest, ApiRoutes
+from .api import ApiRequest, ApiRoutes, ClientDisconnected
 from .errors import ApiError, message_for_status
 from .faults import CONTROL_PREFIX, ConnectionDropped, FaultGate
 from .journal import Journal
@@ -98,7 +97,7 @@ class RequestPipeline:
                     for k, v in exc.headers.items()
                 ]
                 return await _answer(send, exc.status, orjson.dumps(exc.body), headers)
-            except (BodyTooLarge, BodyTimedOut, ClientDisconnect, ConnectionDropped):
+            except (BodyTooLarge, BodyTimedOut, ClientDisconnected, ConnectionDropped):
                 raise
             except Exception:
                 # The fake's own failure: the API's 500 body, then the error for the log.
@@ -109,7 +108,7 @@ class RequestPipeline:
             return await refuse(send, 413, self.limits.too_large_message())
         except BodyTimedOut:
             return await refuse(send, 408, self.limits.timed_out_message())
-        except ClientDisconnect:
+        except ClientDisconnected:
             return None  # the client hung up mid-body: nobody to answer, not a server error
 
     async def _route(self, request: ApiRequest, send: Send) -> int | None:

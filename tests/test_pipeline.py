@@ -73,13 +73,15 @@ async def test_faults_apply_to_api_paths_before_the_handler() -> None:
     assert [e["status"] for e in entries] == [503, 200]
 
 
-async def test_a_failure_inside_the_fake_is_the_apis_500_and_reaches_the_servers_log() -> None:
+async def test_a_failure_inside_the_fake_is_the_apis_500_and_reaches_the_servers_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     app = create_app(MockConfig(clock="manual"))
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("store on fire")
 
-    app.state.mock.lifecycle.create = broken
+    monkeypatch.setattr(app.state.mock.lifecycle, "create", broken)
     async with client_for(app, raise_app_exceptions=False) as client:
         answer = await client.post(CREATE, json=BODY, headers=AUTH)
         entries = await _journal(client)
