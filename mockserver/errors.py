@@ -16,13 +16,16 @@ from .validation import InvalidParam
 
 if TYPE_CHECKING:
     from starlette.responses import Response
+    from starlette.types import Send
 
 __all__ = [
     "INVALID_PARAMS_MESSAGE",
     "ApiError",
     "InvalidParamsKey",
     "json_response",
+    "message_body",
     "message_for_status",
+    "send_json",
 ]
 
 InvalidParamsKey = Literal["field", "name"]
@@ -48,6 +51,27 @@ def message_for_status(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def message_body(status: int, message: str | None = None) -> bytes:
+    """``{"message": ...}``: ``message``, or the API's own for ``status``."""
+    return orjson.dumps({"message": message or message_for_status(status)})
+
+
+_JSON_TYPE = (b"content-type", b"application/json")
+
+
+async def send_json(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> int:
+    """Answer ``status`` with the JSON ``body`` straight over ASGI (the pipeline, limits
+    and faults answer so, without Starlette's responses); returns ``status``."""
+    raw_headers = [_JSON_TYPE, (b"content-length", b"%d" % len(body))]
+    if headers:
+        raw_headers += headers
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+    return status
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:

@@ -14,11 +14,10 @@ import itertools
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import orjson
-from starlette.types import Message, Scope, Send
+from starlette.types import Scope, Send
 
 from .clock import Clock
-from .errors import message_for_status
+from .errors import message_body, send_json
 
 __all__ = [
     "ConnectionDropped",
@@ -137,19 +136,6 @@ class RateLimiter:
         self._state.clear()
 
 
-def _error_start(status: int) -> tuple[Message, Message]:
-    body = orjson.dumps({"message": message_for_status(status)})
-    start: Message = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-    }
-    return start, {"type": "http.response.body", "body": body}
-
-
 class FaultGate:
     """Applies rate limits, faults and latency to API requests (not to ``/_mock``)."""
 
@@ -197,6 +183,4 @@ class FaultGate:
         return None
 
     async def _answer(self, send: Send, status: int) -> None:
-        start, body = _error_start(status)
-        await send(start)
-        await send(body)
+        await send_json(send, status, message_body(status))

@@ -22,8 +22,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Final
 
-import orjson
 from starlette.types import Message, Receive, Scope, Send
+
+from .errors import message_body, send_json
 
 __all__ = [
     "DEFAULT_BODY_TIMEOUT",
@@ -41,6 +42,7 @@ DEFAULT_BODY_TIMEOUT: Final = 30.0
 # Far beyond any real request (the API's bodies are flat objects) and well within what
 # orjson encodes (254 levels) once the request is wrapped in a control-API view.
 MAX_JSON_DEPTH: Final = 128
+_CLOSE: Final = (b"connection", b"close")
 
 
 def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -172,17 +174,4 @@ class BodyLimits:
 
 async def refuse(send: Send, status: int, message: str) -> int:
     """Answer ``status`` with ``message`` and close: an unread body cannot frame a next request."""
-    body = orjson.dumps({"message": message})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-    return status
+    return await send_json(send, status, message_body(status, message), [_CLOSE])

@@ -22,14 +22,12 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api import ApiRequest, ApiRoutes, ClientDisconnected
-from .errors import ApiError, message_for_status
+from .errors import ApiError, message_body, send_json
 from .faults import CONTROL_PREFIX, ConnectionDropped, FaultGate
 from .journal import Journal
 from .limits import BodyLimits, BodyTimedOut, BodyTooLarge, refuse
 
 __all__ = ["RequestPipeline"]
-
-_JSON = (b"content-type", b"application/json")
 
 
 class RequestPipeline:
@@ -87,7 +85,7 @@ class RequestPipeline:
                 if not allowed:
                     return await self._route(request, send)
                 allow = [(b"allow", ", ".join(allowed).encode())]
-                return await _answer(send, 405, _message(405), allow)
+                return await send_json(send, 405, message_body(405), allow)
             request.path_params = found[1]
             try:
                 status, body = await found[0].handler(request)
@@ -96,14 +94,14 @@ class RequestPipeline:
                     (k.lower().encode("latin-1"), v.encode("latin-1"))
                     for k, v in exc.headers.items()
                 ]
-                return await _answer(send, exc.status, orjson.dumps(exc.body), headers)
+                return await send_json(send, exc.status, orjson.dumps(exc.body), headers)
             except (BodyTooLarge, BodyTimedOut, ClientDisconnected, ConnectionDropped):
                 raise
             except Exception:
                 # The fake's own failure: the API's 500 body, then the error for the log.
-                request.answered = await _answer(send, 500, _message(500))
+                request.answered = await send_json(send, 500, message_body(500))
                 raise
-            return await _answer(send, status, body)
+            return await send_json(send, status, body)
         except BodyTooLarge:
             return await refuse(send, 413, self.limits.too_large_message())
         except BodyTimedOut:
@@ -112,7 +110,7 @@ class RequestPipeline:
             return None  # the client hung up mid-body: nobody to answer, not a server error
 
     async def _route(self, request: ApiRequest, send: Send) -> int | None:
-        """Hand a request to the Starlette router (control API, unknown paths)."""
+        """Hand a request to ``router`` (the control API, unknown paths)."""
         started: list[int] = []
 
         async def tracking_send(message: Message) -> None:
@@ -122,18 +120,3 @@ class RequestPipeline:
 
         await self.router(request.scope, request.receive, tracking_send)
         return started[0] if started else None
-
-
-def _message(status: int) -> bytes:
-    return orjson.dumps({"message": message_for_status(status)})
-
-
-async def _answer(
-    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
-) -> int:
-    raw_headers = [_JSON, (b"content-length", b"%d" % len(body))]
-    if headers:
-        raw_headers += headers
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
-    return status
