@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["CACHE_DIR_ENV", "cache_dir", "cache_key", "cached"]
+__all__ = ["CACHE_DIR_ENV", "cache_dir", "cache_key", "cached", "files_identity"]
 
 CACHE_DIR_ENV = "FREEPIK_MOCK_CACHE_DIR"
 _OFF = frozenset({"", "off"})
@@ -68,6 +68,18 @@ def cached(kind: str, parts: Iterable[bytes], compute: Callable[[], T]) -> T:
     value = compute()
     _write(path, value)
     return value
+
+
+def files_identity(*paths: Path) -> bytes:
+    """The bytes of ``paths`` (nothing for one that cannot be read), as a key part: an
+    entry derived by the code in these files is not served once it changes."""
+    parts = []
+    for path in paths:
+        try:
+            parts.append(path.read_bytes())
+        except OSError:
+            parts.append(b"")
+    return b"\0".join(parts)
 
 
 def _read(path: Path) -> tuple[Any] | None:

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from .cache import cached
+from .cache import cached, files_identity
 
 __all__ = ["Acceptor", "FormatConformance", "compile_acceptor"]
 
@@ -155,7 +155,8 @@ def _generate(definition: dict[str, Any], formats: set[str]) -> tuple[CodeType, 
         generator = CodeGeneratorDraft04(  # type: ignore[no-untyped-call]
             definition,
             resolver=resolver,
-            formats={name: _format_check(_ANY_FORMAT, name) for name in formats},
+            # Only the formats' names shape the code; the checks are passed at each call.
+            formats=dict.fromkeys(formats, _checked_at_call_time),
             use_default=False,  # never fill defaults into the caller's body
             detailed_exceptions=False,
         )
@@ -167,28 +168,13 @@ def _generate(definition: dict[str, Any], formats: set[str]) -> tuple[CodeType, 
     return compile(source, "<fastpath>", "exec"), resolver.get_scope_name()
 
 
-class _AnyFormat:
-    # Only the names of the formats shape the generated code; checks come at run time.
-    def conforms(self, instance: object, format: str, /) -> bool:
-        return True
-
-
-_ANY_FORMAT = _AnyFormat()
+def _checked_at_call_time(value: str) -> bool:
+    raise AssertionError("the generated code is handed the real format checks")
 
 
 @functools.cache
 def _generator_identity() -> bytes:
     """What the generated code depends on: fastjsonschema's version and this module."""
-    parts = []
     found = importlib.util.find_spec("fastjsonschema")
-    for folder in (found.submodule_search_locations or []) if found is not None else []:
-        parts.append(_read(Path(folder) / "version.py"))
-    parts.append(_read(Path(__file__)))
-    return b"\0".join(parts)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return b""
+    folders = (found.submodule_search_locations or []) if found is not None else []
+    return files_identity(*(Path(folder) / "version.py" for folder in folders), Path(__file__))

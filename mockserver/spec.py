@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .cache import cached
+from .cache import cached, files_identity
 
 if TYPE_CHECKING:
     import yaml
@@ -129,11 +129,7 @@ def _read_document(data: bytes) -> Any:
 def _reader_identity() -> bytes:
     from . import __version__
 
-    try:
-        source = Path(__file__).read_bytes()
-    except OSError:
-        source = b""
-    return __version__.encode() + b"\0" + source
+    return __version__.encode() + b"\0" + files_identity(Path(__file__))
 
 
 def vendored_spec_dir() -> Path:
