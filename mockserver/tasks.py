@@ -250,10 +250,10 @@ class InMemoryTaskStore:
         serial = len(self._ids)
         owner = self._owner_index.get(task.owner)
         if owner is None:
-            owner = self._intern(task.owner, self._owner_index, self._owners)
+            owner = self._keep(task.owner, self._owner_index, self._owners)
         base = self._base_index.get(task.base_url)
         if base is None:
-            base = self._intern(task.base_url, self._base_index, self._bases)
+            base = self._keep(task.base_url, self._base_index, self._bases)
         fixed = (owner, task.created_at, task.aspect_ratio, task.request_json)
         self._rows[task.task_id] = _SERIAL.pack(serial) + marshal.dumps(fixed)
         self._ids.append(task.task_id)
@@ -353,11 +353,10 @@ class InMemoryTaskStore:
         )
 
     @staticmethod
-    def _intern(value: str, index: dict[str, int], values: list[str]) -> int:
-        found = index.get(value)
-        if found is None:
-            found = index[value] = len(values)
-            values.append(value)
+    def _keep(value: str, index: dict[str, int], values: list[str]) -> int:
+        """Keep a value not kept yet (the caller looked it up); its index."""
+        found = index[value] = len(values)
+        values.append(value)
         return found
 
 
