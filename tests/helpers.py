@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +23,24 @@ TASKS = "/v1/ai/reference-to-video/kling-v3-omni"
 KEY = "test-key"
 AUTH = {"x-freepik-api-key": KEY}
 VIDEO = "https://example.com/reference.mp4"
+
+
+def run_in_two_workers(
+    folder: Path, tests: str, log: Path, *pytest_args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``tests`` (a test file's text) in ``folder`` with pytest-xdist's two workers;
+    the tests find ``log`` in ``WORKERS_LOG`` to note which worker ran them."""
+    (folder / "test_workers.py").write_text(tests)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
+         *pytest_args, "test_workers.py"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "WORKERS_LOG": str(log)},
+        check=False,
+    )  # fmt: skip
 
 
 def client_for(app: ASGIApp, **kwargs: Any) -> httpx.AsyncClient:

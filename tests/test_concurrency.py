@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import httpx
 from conftest import CREATE_PATH, LIST_PATH, VALID_BODY, Receiver, serve_fake
+from helpers import run_in_two_workers
 
 KEY = {"x-freepik-api-key": "concurrency-key"}
 CONCURRENT = 500
@@ -86,18 +84,8 @@ def test_sees_only_its_own_tasks(n):
 
 
 def test_parallel_pytest_workers_do_not_share_state(tmp_path: Path) -> None:
-    (tmp_path / "test_workers.py").write_text(textwrap.dedent(WORKER_TESTS))
     workers_log = tmp_path / "workers.log"
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
-         "test_workers.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "WORKERS_LOG": str(workers_log)},
-        check=False,
-    )  # fmt: skip
+    result = run_in_two_workers(tmp_path, textwrap.dedent(WORKER_TESTS), workers_log)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "8 passed" in result.stdout
     assert set(workers_log.read_text().split()) == {"gw0", "gw1"}  # both workers ran tests

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from helpers import run_in_two_workers
 
 from mockserver import FreepikMock
 
@@ -286,18 +284,8 @@ def test_live_fake_is_this_tests_own(freepik_mock_server, n):
 def test_fixtures_are_isolated_across_xdist_workers(tmp_path: Path) -> None:
     """Each pytest-xdist worker, and each test in it, gets a fake of its own: a test sees
     exactly the tasks it created, whichever worker runs it and whatever runs beside it."""
-    (tmp_path / "test_workers.py").write_text(XDIST_TESTS)
     log = tmp_path / "workers.log"
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
-         "-p", "no:hypothesispytest", "test_workers.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "WORKERS_LOG": str(log)},
-        check=False,
-    )  # fmt: skip
+    result = run_in_two_workers(tmp_path, XDIST_TESTS, log, "-p", "no:hypothesispytest")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "10 passed" in result.stdout
     lines = [line.split(" ", 1) for line in log.read_text().splitlines()]
