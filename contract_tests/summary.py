@@ -34,7 +34,7 @@ class CheckResult:
     seconds: float = 0.0
 
 
-@dataclass
+@dataclass(eq=False)  # a pytest plugin: pytest 9 keeps plugins in sets
 class SummaryCollector:
     target: str
     results: dict[str, CheckResult] = field(default_factory=dict)

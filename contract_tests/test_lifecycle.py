@@ -168,6 +168,6 @@ def test_task_lifecycle(contract: ContractSession) -> None:
         pytest.skip("differential mode: only test_differential runs")
     if not contract.target.can_create():
         pytest.skip("the lifecycle needs paid task creations: pass --allow-spend N")
-    run_state_machine_as_test(
+    run_state_machine_as_test(  # type: ignore[no-untyped-call,unused-ignore]
         lifecycle_machine(contract), settings=contract.settings(paid=True, stateful=True)
     )

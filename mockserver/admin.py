@@ -8,21 +8,17 @@ and media. Its own request bodies are checked with small JSON Schemas of its own
 
 from __future__ import annotations
 
+import functools
 import hmac
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .api import ClientDisconnected
-from .errors import ApiError, json_response, message_for_status
-from .lazy_imports import DeferredDraft4Validator as Draft4Validator  # jsonschema: 50 ms
+from .errors import ApiError, json_response
 from .lifecycle import IllegalTransition
 from .media import fixture_path
 from .tasks import STATUSES, Task
@@ -30,9 +26,11 @@ from .validation import InvalidParam
 from .webhooks import is_loopback_host
 
 if TYPE_CHECKING:
+    from jsonschema import Draft4Validator
+
     from .runtime import MockRuntime
 
-__all__ = ["ADMIN_TOKEN_HEADER", "admin_routes", "control_app", "result_file"]
+__all__ = ["ADMIN_TOKEN_HEADER", "control_routes", "result_file"]
 
 ADMIN_TOKEN_HEADER = "x-mock-admin-token"
 
@@ -100,7 +98,13 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         "additionalProperties": False,
     },
 }
-_VALIDATORS = {name: Draft4Validator(schema) for name, schema in _SCHEMAS.items()}
+
+
+@functools.cache
+def _validator(schema: str) -> Draft4Validator:
+    from jsonschema import Draft4Validator
+
+    return Draft4Validator(_SCHEMAS[schema])
 
 
 async def _body(request: Request, schema: str) -> dict[str, Any]:
@@ -109,7 +113,7 @@ async def _body(request: Request, schema: str) -> dict[str, Any]:
         body = orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError as exc:
         raise ApiError.bad_request(f"Request body is not valid JSON: {exc}") from None
-    errors = list(_VALIDATORS[schema].iter_errors(body))
+    errors = list(_validator(schema).iter_errors(body))
     if errors:
         params = [
             InvalidParam(".".join(map(str, e.absolute_path)) or "body", e.message) for e in errors
@@ -267,7 +271,7 @@ async def reset(request: Request) -> Response:
     return json_response(200, {"status": "reset"})
 
 
-def admin_routes() -> list[Route]:
+def control_routes() -> list[Route]:
     return [
         Route("/_mock/health", health, methods=["GET"]),
         Route("/_mock/media/{task_id}.mp4", media, methods=["GET"]),
@@ -286,41 +290,3 @@ def admin_routes() -> list[Route]:
         Route("/_mock/reset", reset, methods=["POST"]),
     ]
 
-
-def control_app(runtime: MockRuntime) -> ASGIApp:
-    """The Starlette app behind the API: the control API, and the API's own JSON error
-    bodies for unknown paths and wrong methods (``app.py`` builds it on first use)."""
-    app = Starlette(
-        routes=admin_routes(),
-        exception_handlers={
-            ApiError: _api_error,
-            HTTPException: _http_error,
-            Exception: _server_error,
-        },
-    )
-    # An unknown path is a JSON 404, never an empty 307 to a neighbour with(out) a slash.
-    app.router.redirect_slashes = False
-    app.state.mock = runtime
-
-    async def control(scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await app(scope, receive, send)
-        except ClientDisconnect:
-            raise ClientDisconnected from None  # the pipeline's own: nobody to answer
-
-    return control
-
-
-async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return exc.response()
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    # Routing errors (unknown path, wrong method): the HTTP phrase, in the API's shape.
-    assert isinstance(exc, HTTPException)
-    return json_response(exc.status_code, {"message": exc.detail}, exc.headers)
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    return json_response(500, {"message": message_for_status(500)})

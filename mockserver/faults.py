@@ -2,7 +2,7 @@
 
 Faults are rules a test adds through the control API: the next N requests matching a
 method and a path glob answer a given status with the API's own body for it, wait, or
-lose their connection. The request pipeline (``pipeline.py``) asks the
+lose their connection. The fault middleware (``middleware.py``) asks the
 :class:`FaultGate` first, so a faulted request never reaches validation or the task store.
 """
 
@@ -14,10 +14,7 @@ import itertools
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from starlette.types import Scope, Send
-
 from .clock import Clock
-from .errors import message_body, send_json
 
 __all__ = [
     "ConnectionDropped",
@@ -26,8 +23,6 @@ __all__ = [
     "FaultRegistry",
     "RateLimiter",
 ]
-
-CONTROL_PREFIX = "/_mock"
 
 
 class ConnectionDropped(Exception):
@@ -155,32 +150,17 @@ class FaultGate:
         """Whether any request could be held up or answered here (cheap, asked per request)."""
         return bool(self.faults) or bool(self.latency_ms) or self.rate_limiter is not None
 
-    async def intercept(self, scope: Scope, send: Send) -> int | None:
-        """Apply what matches the request: the status it answered here, or None."""
-        if self.rate_limiter is not None:
-            client = scope.get("client")
-            if not self.rate_limiter.allow(client[0] if client else "unknown"):
-                await self._answer(send, 429)
-                return 429
-        fault = self.faults.take(scope["method"], scope["path"]) if self.faults else None
+    async def intercept(self, method: str, path: str, client: str) -> int | None:
+        """Apply what matches the request: the status to answer it with here, or None
+        to serve it. Raises :class:`ConnectionDropped` for a ``drop`` fault."""
+        if self.rate_limiter is not None and not self.rate_limiter.allow(client):
+            return 429
+        fault = self.faults.take(method, path) if self.faults else None
         delay = self.latency_ms + (fault.delay_ms if fault else 0)
         if delay:
             await asyncio.sleep(delay / 1000)
         if fault is not None and fault.drop:
-            # Headers promising a body that never comes: the client sees a broken
-            # connection, which is what a dropped request looks like from outside.
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-length", b"1024")],
-                }
-            )
             raise ConnectionDropped(f"fault {fault.id} dropped the connection")
         if fault is not None and fault.status is not None:
-            await self._answer(send, fault.status)
             return fault.status
         return None
-
-    async def _answer(self, send: Send, status: int) -> None:
-        await send_json(send, status, message_body(status))

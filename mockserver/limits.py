@@ -22,9 +22,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Final
 
-from starlette.types import Message, Receive, Scope, Send
-
-from .errors import message_body, send_json
+from starlette.types import Message, Receive, Scope
 
 __all__ = [
     "DEFAULT_BODY_TIMEOUT",
@@ -33,7 +31,6 @@ __all__ = [
     "BodyLimits",
     "BodyTimedOut",
     "BodyTooLarge",
-    "refuse",
     "too_deep",
 ]
 
@@ -42,7 +39,6 @@ DEFAULT_BODY_TIMEOUT: Final = 30.0
 # Far beyond any real request (the API's bodies are flat objects) and well within what
 # orjson encodes (254 levels) once the request is wrapped in a control-API view.
 MAX_JSON_DEPTH: Final = 128
-_CLOSE: Final = (b"connection", b"close")
 
 
 def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -129,14 +125,14 @@ class BodyLimits:
                     if reader in self._expired:
                         self._expired.discard(reader)
                         if reader.uncancel() == 0:
-                            raise BodyTimedOut from None
+                            raise BodyTimedOut(self.timed_out_message()) from None
                     raise
                 finally:
                     del self._reading[reader]
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.too_large_message())
                 body_done = not message.get("more_body", False)
             else:
                 body_done = True
@@ -171,7 +167,3 @@ class BodyLimits:
     def timed_out_message(self) -> str:
         return f"Request body not received within {self.body_timeout:g} s"
 
-
-async def refuse(send: Send, status: int, message: str) -> int:
-    """Answer ``status`` with ``message`` and close: an unread body cannot frame a next request."""
-    return await send_json(send, status, message_body(status, message), [_CLOSE])

@@ -20,14 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from .lazy_imports import deferred_module
+import httpx
 
 if TYPE_CHECKING:
-    from fractions import Fraction  # PyAV's frame rates; fractions costs start-up time
-
-    import httpx
-else:
-    httpx = deferred_module("httpx")  # about 35 ms of start-up, needed by probes only
+    from fractions import Fraction  # PyAV's frame rates
 
 __all__ = [
     "FIXTURES_PREFIX",

@@ -27,16 +27,12 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
+
+import httpx
 
 from .clock import Clock
-from .lazy_imports import deferred_module
 from .tasks import FAILED, Transition
-
-if TYPE_CHECKING:
-    import httpx
-else:
-    httpx = deferred_module("httpx")  # about 35 ms of start-up, needed at the first delivery
 
 __all__ = [
     "DEFAULT_WEBHOOK_SECRET",

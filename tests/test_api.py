@@ -40,7 +40,7 @@ async def test_get_by_id_returns_the_task() -> None:
     }
 
 
-@pytest.mark.parametrize("task_id", [str(uuid.uuid4()), "not-a-uuid"])
+@pytest.mark.parametrize("task_id", ["0ffa1840-b4f1-4f98-b3d7-7ce4d0f4138c", "not-a-uuid"])
 async def test_unknown_task_id_is_404_ai_resource_not_found(task_id: str) -> None:
     async with fake() as client:
         response = await client.get(f"{TASKS}/{task_id}", headers=AUTH)
@@ -111,7 +111,7 @@ async def test_a_body_without_content_type_is_read_as_json() -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", CREATE), ("GET", TASKS), ("GET", f"{TASKS}/{uuid.uuid4()}")],
+    [("POST", CREATE), ("GET", TASKS), ("GET", f"{TASKS}/0ffa1840-b4f1-4f98-b3d7-7ce4d0f4138c")],
 )
 async def test_every_api_route_needs_a_key(method: str, path: str) -> None:
     async with fake() as client:

@@ -1,20 +1,22 @@
-"""The app: lifespan events start and stop the fake; the Starlette app behind the API
-(control API, unknown paths) is imported and built only when a request needs it."""
+"""The app: a Starlette app whose lifespan starts and stops the fake, extended and
+mounted the Starlette way."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import AUTH, CREATE, client_for
-from starlette.types import Message
+from helpers import AUTH, CREATE, TASKS, VIDEO, client_for
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver import MockConfig, create_app
-from mockserver.cache import CACHE_DIR_ENV
 from mockserver.tasks import CREATED, Task
 
 pytestmark = pytest.mark.anyio
@@ -60,7 +62,8 @@ async def test_a_failed_start_is_reported_to_the_server(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(app.state.mock, "ensure_started", broken)
     server = LifespanServer("startup")
-    await app({"type": "lifespan", "asgi": {"version": "3.0"}}, server.receive, server.send)
+    with pytest.raises(RuntimeError, match="no event loop"):  # uvicorn logs it and exits
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}}, server.receive, server.send)
     assert len(server.replies) == 1
     assert server.replies[0]["type"] == "lifespan.startup.failed"
     assert "no event loop for the timers" in server.replies[0]["message"]
@@ -100,44 +103,76 @@ async def test_a_websocket_is_refused() -> None:
     assert sent and sent[0]["type"] == "websocket.close"
 
 
-# A fresh interpreter: this test process imported Starlette long ago.
-PROGRAM = """
-import asyncio, sys
-import httpx
-from mockserver import MockConfig, create_app
-
-def starlette_parts():
-    parts = ("starlette.applications", "starlette.routing", "starlette.requests",
-             "starlette.responses")
-    return [name for name in parts if name in sys.modules]
-
-async def main():
+async def test_the_app_is_a_starlette_app_a_user_extends_the_starlette_way() -> None:
     app = create_app(MockConfig(clock="manual"))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-        key = {"x-freepik-api-key": "k"}
-        body = {"video_url": "https://example.com/a.mp4"}
-        created = await client.post("/v1/ai/reference-to-video/kling-v3-omni-std",
-                                    json=body, headers=key)
-        refused = await client.post("/v1/ai/reference-to-video/kling-v3-omni-std",
-                                    json={}, headers=key)
-        print("api answers:", created.status_code, refused.status_code, starlette_parts())
-        health = await client.get("/_mock/health")
-        print("control answers:", health.status_code, starlette_parts())
-    await app.state.mock.shutdown()
+    assert isinstance(app, Starlette)
 
-asyncio.run(main())
+    async def version(request: Request) -> JSONResponse:
+        return JSONResponse({"version": "mine"})
+
+    seen: list[str] = []
+
+    class Tag:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                seen.append(scope["path"])
+            await self.app(scope, receive, send)
+
+    app.router.routes.append(Route("/my/version", version))
+    app.add_middleware(Tag)
+    async with client_for(app) as client:
+        mine = await client.get("/my/version")
+        created = await client.post(CREATE, json={"video_url": VIDEO}, headers=AUTH)
+    await app.state.mock.shutdown()
+    assert mine.json() == {"version": "mine"}
+    assert created.status_code == 200
+    assert seen == ["/my/version", CREATE]
+
+
+async def test_the_fake_mounted_inside_another_app_serves_under_its_prefix() -> None:
+    fake = create_app(MockConfig(clock="manual"))
+    outer = Starlette(routes=[Mount("/freepik", app=fake)])
+    async with client_for(outer) as client:
+        created = await client.post(f"/freepik{CREATE}", json={"video_url": VIDEO}, headers=AUTH)
+        task_id = created.json()["data"]["task_id"]
+        read = await client.get(f"/freepik{TASKS}/{task_id}", headers=AUTH)
+        advanced = await client.post("/freepik/_mock/clock/advance", json={"seconds": 10})
+        done = await client.get(f"/freepik{TASKS}/{task_id}", headers=AUTH)
+        journal = await client.get("/freepik/_mock/requests", params={"kind": "request"})
+    await fake.state.mock.shutdown()
+    assert read.json()["data"]["status"] == "CREATED"
+    assert advanced.status_code == 200
+    result = done.json()["data"]["generated"][0]
+    assert result.startswith("http://127.0.0.1:8080/freepik/_mock/media/")
+    assert journal.json()["data"][0]["path"] == f"/freepik{CREATE}"
+
+
+# A fresh interpreter: this test process imported everything long ago.
+PROGRAM = """
+import sys, types
+
+def planted():
+    # Entries that are not the module their name says: stand-ins, aliases, shims.
+    return {
+        name for name, module in list(sys.modules.items())
+        if type(module) is not types.ModuleType
+        or getattr(module.__spec__, "name", None) != name
+    }
+
+# What our dependencies plant themselves (pytest's py shim, trio, pygments) is theirs.
+import anyio, httpx, hypothesis, orjson, pytest, respx, starlette.applications, uvicorn, yaml
+theirs = planted()
+import mockserver, mockserver.pytest_plugin
+print("planted:", sorted(planted() - theirs))
 """
 
 
-def test_starlette_is_imported_only_when_a_request_needs_it(tmp_path: Path) -> None:
-    env = {**os.environ, CACHE_DIR_ENV: str(tmp_path)}
+def test_importing_the_kit_or_its_plugin_plants_no_module() -> None:
     completed = subprocess.run(
-        [sys.executable, "-c", PROGRAM], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-c", PROGRAM], capture_output=True, text=True, timeout=60
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.splitlines() == [
-        "api answers: 200 400 []",
-        "control answers: 200 ['starlette.applications', 'starlette.routing', "
-        "'starlette.requests', 'starlette.responses']",
-    ]
+    assert completed.stdout.splitlines() == ["planted: []"]

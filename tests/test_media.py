@@ -17,10 +17,11 @@ import pytest
 from helpers import AUTH, CREATE, TASKS, client_for
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.applications import Starlette
 
 from mockserver import MockConfig, create_app
-from mockserver.app import MockApp, fixtures_media_dir
 from mockserver.media import LIMITS, VIDEO, MediaChecker, _suffix, media_fields
+from mockserver.runtime import fixtures_media_dir
 from mockserver.spec import load_spec
 
 pytestmark = pytest.mark.anyio
@@ -47,7 +48,7 @@ IMAGE_RULES = [
 
 
 @contextlib.asynccontextmanager
-async def running(**config: Any) -> AsyncIterator[tuple[MockApp, httpx.AsyncClient]]:
+async def running(**config: Any) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
     config.setdefault("clock", "manual")
     app = create_app(MockConfig(**config))
     async with client_for(app) as client:
@@ -58,7 +59,7 @@ async def running(**config: Any) -> AsyncIterator[tuple[MockApp, httpx.AsyncClie
 
 
 async def run_task(
-    app: MockApp, client: httpx.AsyncClient, **body: Any
+    app: Starlette, client: httpx.AsyncClient, **body: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Create a task, let its media check and lifecycle finish; (create reply, final)."""
     response = await client.post(CREATE, json=body, headers=AUTH)

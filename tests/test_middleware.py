@@ -1,5 +1,5 @@
-"""The request pipeline: API operations served straight, everything else by Starlette,
-with limits, faults and the journal applied in one order."""
+"""The middleware stack and the one exception mapping: the journal and faults for API
+requests only, routing errors and the fake's own failures in the API's shape."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ import pytest
 from helpers import AUTH, CREATE, TASKS, VIDEO, client_for, fake
 
 from mockserver import MockConfig, create_app
-from mockserver.api import ApiRoute, ApiRoutes
-from mockserver.spec import load_spec
 
 pytestmark = pytest.mark.anyio
 
@@ -107,26 +105,23 @@ async def test_a_client_error_never_becomes_a_500() -> None:
     assert [a.status_code for a in answers] == [400, 400, 400, 400, 401]
 
 
-def test_routes_match_the_spec_paths_and_nothing_else() -> None:
-    async def handler(request: Any) -> tuple[int, bytes]:
-        return 200, b"{}"
-
-    routes = ApiRoutes([ApiRoute(op, handler) for op in load_spec(None)])
-    read = routes.match("GET", f"{TASKS}/abc-123")
-    assert read is not None and list(read[1].values()) == ["abc-123"]
-    assert routes.match("HEAD", f"{TASKS}/abc-123") is not None
-    assert routes.match("GET", TASKS) is not None and routes.match("POST", CREATE) is not None
-    for method, path in [
-        ("GET", f"{TASKS}/a/b"),
-        ("GET", f"{TASKS}/"),
-        ("GET", f"{TASKS}x"),
-        ("POST", TASKS),
-        ("GET", CREATE + "/"),
-    ]:
-        assert routes.match(method, path) is None, (method, path)
-    assert routes.methods_for(CREATE) == ["POST"]
-    assert routes.methods_for(f"{TASKS}/abc") == ["GET", "HEAD"]
-    assert routes.methods_for("/v1/nothing") == []
+async def test_routes_match_the_spec_paths_and_nothing_else() -> None:
+    async with fake() as client:
+        created = (await client.post(CREATE, json=BODY, headers=AUTH)).json()["data"]
+        read = await client.get(f"{TASKS}/{created['task_id']}", headers=AUTH)
+        others = [
+            await client.request(method, path, headers=AUTH)
+            for method, path in [
+                ("GET", f"{TASKS}/a/b"),
+                ("GET", f"{TASKS}/"),
+                ("GET", f"{TASKS}x"),
+                ("GET", CREATE + "/"),
+            ]
+        ]
+        wrong_method = await client.post(TASKS, json=BODY, headers=AUTH)
+    assert read.status_code == 200
+    assert [(a.status_code, a.json()) for a in others] == [(404, {"message": "Not Found"})] * 4
+    assert (wrong_method.status_code, wrong_method.headers["allow"]) == (405, "GET, HEAD")
 
 
 def test_the_timers_follow_the_event_loop_a_client_runs_in() -> None:

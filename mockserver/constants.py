@@ -1,0 +1,26 @@
+"""Names every layer shares: the control API's paths and header, and result media paths.
+
+A leaf module (it imports nothing of ours), so that the server, the control client and
+the test harnesses spell each of these once.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "CONTROL_PREFIX",
+    "CONTROL_TOKEN_HEADER",
+    "FIXTURES_PATH",
+    "RESULT_PATH",
+]
+
+# Everything the fake serves beside the API lives under this prefix: the control API,
+# health, result media and sample fixtures.
+CONTROL_PREFIX: Final = "/_mock"
+# Sent by clients of the control API when the fake runs with a control token.
+CONTROL_TOKEN_HEADER: Final = "x-mock-control-token"
+# Where a completed task's video is served, under the URL it was created through.
+RESULT_PATH: Final = CONTROL_PREFIX + "/media/{task_id}.mp4"
+# Sample media files, so offline tests can point a task's media URLs at them.
+FIXTURES_PATH: Final = CONTROL_PREFIX + "/fixtures/"
