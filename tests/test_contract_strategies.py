@@ -83,7 +83,8 @@ def test_format_float_values_fit_in_32_bits(data: st.DataObject) -> None:
 def _spec_copy(tmp_path: Path, edit: Any) -> ContractSpec:
     for source in vendored_spec_dir().glob("*.yaml"):
         shutil.copy(source, tmp_path / source.name)
-    target = tmp_path / "kling-v3-omni-std.yaml"
+    # The document holding the create operation the contract tests exercise.
+    target = tmp_path / ContractSpec.load().create.source.name
     doc = load_yaml(target.read_bytes())
     edit(doc["components"]["schemas"])
     target.write_text(yaml.safe_dump(doc, sort_keys=False))

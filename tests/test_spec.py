@@ -13,13 +13,18 @@ from mockserver.spec import SpecError, load_spec, load_yaml, to_json_schema, ven
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "000_33a1d7192be645c4.txt"
 
 
-def test_vendored_spec_has_the_three_operations() -> None:
+def test_vendored_spec_has_the_kling_3_omni_family() -> None:
     spec = load_spec()
     by_route = {(op.method, op.path): op for op in spec}
     assert set(by_route) == {
         ("post", "/v1/ai/reference-to-video/kling-v3-omni-std"),
+        ("post", "/v1/ai/reference-to-video/kling-v3-omni-pro"),
         ("get", "/v1/ai/reference-to-video/kling-v3-omni"),
         ("get", "/v1/ai/reference-to-video/kling-v3-omni/{task-id}"),
+        ("post", "/v1/ai/video/kling-v3-omni-std"),
+        ("post", "/v1/ai/video/kling-v3-omni-pro"),
+        ("get", "/v1/ai/video/kling-v3-omni"),
+        ("get", "/v1/ai/video/kling-v3-omni/{task-id}"),
     }
     assert {op.auth_header for op in spec} == {"x-freepik-api-key"}
     assert set(
