@@ -210,8 +210,7 @@ class StateFile:
             raise StateFileError(f"cannot open state file {self.path}: {exc}") from None
         try:
             self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            # Before WAL mode is set: a file refused here is left as it was.
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
                 raise StateFileError(
@@ -219,6 +218,8 @@ class StateFile:
                     f"this freepik-mock reads version {SCHEMA_VERSION}"
                     + (_BEFORE_FAMILIES if version < SCHEMA_VERSION else "")
                 )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")  # takes the lock
             self.tasks = SQLiteTaskStore(self._db)
