@@ -1,12 +1,12 @@
 """Tasks and where they are kept.
 
-A :class:`Task` is an immutable value: one task as it was when a store handed it out.
-Stores keep tasks their own way and change a stored task in place (the in-memory store
-rewrites two array cells on a status change, the SQLite store in ``persistence.py`` also
-updates a row), so a status change is never a new Task being stored. The
-store is an interface (:class:`TaskStore`) so the in-memory default can be swapped for a
-persistent one without touching the API handlers. Which status a task may move to is
-not decided here: every store asks :mod:`mockserver.states`.
+A :class:`Task` is an immutable value: one task as a store handed it out. Stores change
+what they keep in place (the in-memory store rewrites two array cells on a status
+change; the SQLite store in ``persistence.py`` also updates a row), so a status change
+does not store a new Task. The store is an interface (:class:`TaskStore`) so the
+in-memory default can be swapped for a persistent one without touching the API
+handlers. Which status a task may move to is not decided here: every store asks
+:mod:`mockserver.states`.
 """
 
 from __future__ import annotations
