@@ -1,13 +1,14 @@
 """The task state machine: CREATED -> IN_PROGRESS -> COMPLETED | FAILED.
 
-This is the one place where a task's status changes. Nothing runs per task: every task
-takes the same time to start and to finish, so the tasks still under way, kept in the
-order they were created, are also in the order their transitions fall due. Two cursors
-into that queue (the next task to start, the next to finish) are the whole schedule;
-creating a task appends to it and nothing else. Whoever holds the clock (the timer
-loop, a GET, a manual clock advance) calls :meth:`Lifecycle.process_due` to apply every
-transition whose time has come, in time order. Listeners hear of each change (webhooks,
-the journal).
+This is the one place where a task's status changes; which changes are allowed is
+:data:`mockserver.states.TRANSITIONS`, asked here and by the stores. Nothing runs per
+task: every task takes the same time to start and to finish, so the tasks still under
+way, kept in the order they were created, are also in the order their transitions fall
+due. Two cursors into that queue (the next task to start, the next to finish) are the
+whole schedule; creating a task appends to it and nothing else. Whoever holds the clock
+(the timer loop, a GET, a manual clock advance) calls :meth:`Lifecycle.process_due` to
+apply every transition whose time has come, in time order. Listeners hear of each change
+(webhooks, the journal).
 """
 
 from __future__ import annotations
@@ -21,17 +22,17 @@ from typing import Any
 import orjson
 
 from .clock import Clock
-from .tasks import (
+from .states import (
     COMPLETED,
     CREATED,
     FAILED,
-    IN_PROGRESS,
+    FINISH,
+    FORCED,
+    STATUSES,
     TERMINAL_STATUSES,
-    Task,
-    TaskStore,
-    Transition,
-    status_rank,
+    next_status,
 )
+from .tasks import Task, TaskStore, Transition
 
 __all__ = ["IllegalTransition", "Lifecycle", "TransitionListener"]
 
@@ -57,7 +58,8 @@ def _uuid4_source() -> Callable[[], str]:
 
 
 class IllegalTransition(Exception):
-    """A forced status change that would move a task backwards or out of a final state."""
+    """A change the states table does not allow: a forced status that would move a task
+    backwards or out of a final state, or a new outcome for a task that has ended."""
 
 
 class Lifecycle:
@@ -105,6 +107,7 @@ class Lifecycle:
         *,
         aspect_ratio: str | None = None,
         webhook_url: str | None = None,
+        family: str = "",
     ) -> Task:
         now = self.clock.now()
         failed = self.failure_rate > 0 and self._rng.random() < self.failure_rate
@@ -119,6 +122,7 @@ class Lifecycle:
             webhook_url=webhook_url,
             base_url=base_url,
             request_json=orjson.dumps(params).decode(),
+            family=family,
         )
         self.store.add(task)
         self._enqueue(task)
@@ -126,7 +130,7 @@ class Lifecycle:
 
     def restore(self, task: Task) -> None:
         """Re-arm the schedule of a task loaded from persistent storage (oldest first)."""
-        if task.status not in TERMINAL_STATUSES:
+        if _finish_to_come(task):
             self._enqueue(task)
 
     def set_outcome(self, task_id: str, outcome: str, reason: str | None = None) -> Task:
@@ -134,7 +138,7 @@ class Lifecycle:
         if outcome not in TERMINAL_STATUSES:
             raise ValueError(f"an outcome is COMPLETED or FAILED, not {outcome!r}")
         task = self._get(task_id)
-        if task.status in TERMINAL_STATUSES:
+        if not _finish_to_come(task):
             raise IllegalTransition(f"task {task_id} already ended as {task.status}")
         task = task.replace(outcome=outcome, failure_reason=reason)
         self.store.put(task)
@@ -177,19 +181,32 @@ class Lifecycle:
         return applied
 
     def force(self, task_id: str, status: str, reason: str | None = None) -> Task:
-        """Move a task forward to ``status`` now, through IN_PROGRESS if it skips it."""
+        """Move a task forward to ``status`` now, through IN_PROGRESS if it skips it.
+
+        ``status``'s forced event of the states table is applied until the task is
+        there; listeners hear of each step. Forcing a final status makes it the task's
+        outcome, with ``reason`` as its failure reason."""
         task = self._get(task_id)
-        if status not in (IN_PROGRESS, COMPLETED, FAILED):
+        event = FORCED.get(status)
+        if event is None:
             raise IllegalTransition(f"cannot force status {status!r}")
-        if task.status in TERMINAL_STATUSES or status_rank(status) <= status_rank(task.status):
+        step = next_status(task.status, event, task.outcome)
+        if step is None:
             raise IllegalTransition(f"cannot move task from {task.status} to {status}")
-        now = self.clock.now()
         if status in TERMINAL_STATUSES:
+            # Before the first step, so that every listener sees the outcome and reason.
             task = task.replace(outcome=status, failure_reason=reason)
             self.store.put(task)
-            if task.status == CREATED:
-                task = self._move(task, IN_PROGRESS, now)
-        return self._move(task, status, now)
+        now = self.clock.now()
+        # Bounded: every move raises a task's rank (states.status_rank).
+        for _ in STATUSES:
+            task = self._move(task, step, now)
+            if task.status == status:
+                return task
+            step = next_status(task.status, event, task.outcome)
+            if step is None:
+                break
+        raise AssertionError(f"the states table leaves {event} short of {status}")
 
     def clear(self) -> None:
         self._queue.clear()
@@ -235,6 +252,7 @@ class Lifecycle:
             self._finished = 0
 
     def _move(self, task: Task, status: str, at: float) -> Task:
+        # ``status`` is a move the states table allowed (force checks it).
         previous = task.status
         task = task.moved(status, at)
         self.store.put(task)
@@ -242,3 +260,8 @@ class Lifecycle:
         for listener in self._listeners:
             listener(change)
         return task
+
+
+def _finish_to_come(task: Task) -> bool:
+    """Whether the schedule's last step is still ahead of ``task``: it has not ended."""
+    return next_status(task.status, FINISH, task.outcome) is not None

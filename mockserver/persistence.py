@@ -19,13 +19,20 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import overload
 
-from .tasks import InMemoryTaskStore, Task, Transition, advance_task
+from .tasks import InMemoryTaskStore, Task, Transition, advance_task, family_page
 from .webhooks import Delivery
 
 __all__ = ["SCHEMA_VERSION", "SQLiteOutbox", "SQLiteTaskStore", "StateFile", "StateFileError"]
 
-SCHEMA_VERSION = 1
+# 2: tasks belong to a family. A version 1 file is refused rather than migrated: its
+# tasks have no family, so no API path could read or list them any more.
+SCHEMA_VERSION = 2
+_BEFORE_FAMILIES = (
+    " (an older file, from before tasks had a family, which this version cannot list): "
+    "delete it or pass another --state path"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -41,7 +48,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     base_url TEXT NOT NULL,
     generated TEXT NOT NULL,
     request_json TEXT NOT NULL,
-    failure_reason TEXT
+    failure_reason TEXT,
+    family TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -56,7 +64,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 
 _TASK_COLUMNS = (
     "task_id, owner, status, created_at, updated_at, outcome, aspect_ratio, webhook_url, "
-    "base_url, generated, request_json, failure_reason"
+    "base_url, generated, request_json, failure_reason, family"
 )
 
 
@@ -89,7 +97,7 @@ class SQLiteTaskStore:
 
     def add(self, task: Task) -> None:
         self._db.execute(
-            f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", _encode(task)
+            f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", _encode(task)
         )
         self._memory.add(task)
 
@@ -101,18 +109,38 @@ class SQLiteTaskStore:
         self._db.execute(
             "UPDATE tasks SET owner=?, status=?, created_at=?, updated_at=?, outcome=?, "
             "aspect_ratio=?, webhook_url=?, base_url=?, generated=?, request_json=?, "
-            "failure_reason=? WHERE task_id=?",
+            "failure_reason=?, family=? WHERE task_id=?",
             (*_encode(task)[1:], task.task_id),
         )
 
     def advance(self, task_id: str, finish: bool, at: float) -> Transition | None:
         return advance_task(self, task_id, finish, at)
 
-    def list_for_owner(self, owner: str, offset: int, limit: int) -> list[Task]:
-        return self._memory.list_for_owner(owner, offset, limit)
+    @overload
+    def list_for_owner(self, owner: str, family: str, offset: int, limit: int) -> list[Task]: ...
 
-    def statuses_for_owner(self, owner: str, offset: int, limit: int) -> list[tuple[str, str]]:
-        return self._memory.statuses_for_owner(owner, offset, limit)
+    @overload
+    def list_for_owner(self, owner: str, offset: int, limit: int, /) -> list[Task]: ...
+
+    def list_for_owner(
+        self, owner: str, family: str | int, offset: int, limit: int | None = None
+    ) -> list[Task]:
+        return self._memory.list_for_owner(owner, *family_page(family, offset, limit))
+
+    @overload
+    def statuses_for_owner(
+        self, owner: str, family: str, offset: int, limit: int
+    ) -> list[tuple[str, str]]: ...
+
+    @overload
+    def statuses_for_owner(
+        self, owner: str, offset: int, limit: int, /
+    ) -> list[tuple[str, str]]: ...
+
+    def statuses_for_owner(
+        self, owner: str, family: str | int, offset: int, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        return self._memory.statuses_for_owner(owner, *family_page(family, offset, limit))
 
     def all(self) -> list[Task]:
         return self._memory.all()
@@ -182,14 +210,16 @@ class StateFile:
             raise StateFileError(f"cannot open state file {self.path}: {exc}") from None
         try:
             self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            # Before WAL mode is set: a file refused here is left as it was.
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
                 raise StateFileError(
                     f"state file {self.path} has schema version {version}; "
                     f"this freepik-mock reads version {SCHEMA_VERSION}"
+                    + (_BEFORE_FAMILIES if version < SCHEMA_VERSION else "")
                 )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")  # takes the lock
             self.tasks = SQLiteTaskStore(self._db)

@@ -1,8 +1,12 @@
 """Tasks and where they are kept.
 
-A :class:`Task` is an immutable value; a status change stores a new one. The store is
-an interface (:class:`TaskStore`) so the in-memory default can be swapped for a
-persistent one without touching the API handlers.
+A :class:`Task` is an immutable value: one task as a store handed it out. Stores change
+what they keep in place (the in-memory store rewrites two array cells on a status
+change; the SQLite store in ``persistence.py`` also updates a row), so a status change
+does not store a new Task. The store is an interface (:class:`TaskStore`) so the
+in-memory default can be swapped for a persistent one without touching the API
+handlers. Which status a task may move to is not decided here: every store asks
+:mod:`mockserver.states`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,20 @@ import hashlib
 import marshal
 import struct
 from array import array
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple, Protocol, overload
+
+from .states import (
+    COMPLETED,
+    CREATED,
+    FAILED,
+    FINISH,
+    IN_PROGRESS,
+    START,
+    STATUSES,
+    TERMINAL_STATUSES,
+    next_status,
+    status_rank,
+)
 
 __all__ = [
     "COMPLETED",
@@ -30,20 +47,8 @@ __all__ = [
     "status_rank",
 ]
 
-CREATED: Final = "CREATED"
-IN_PROGRESS: Final = "IN_PROGRESS"
-COMPLETED: Final = "COMPLETED"
-FAILED: Final = "FAILED"
-STATUSES: Final = (CREATED, IN_PROGRESS, COMPLETED, FAILED)
-TERMINAL_STATUSES: Final = frozenset({COMPLETED, FAILED})
-_RANK: Final = {CREATED: 0, IN_PROGRESS: 1, COMPLETED: 2, FAILED: 2}
 # Where a completed task's video is served (admin.py), under the URL it was created through.
 RESULT_PATH: Final = "/_mock/media/{task_id}.mp4"
-
-
-def status_rank(status: str) -> int:
-    """Position in the lifecycle; a task's rank never decreases."""
-    return _RANK[status]
 
 
 @functools.lru_cache(maxsize=256)
@@ -56,7 +61,8 @@ def owner_of(api_key: str) -> str:
 
 
 class Task(NamedTuple):
-    """One task, immutable: a change is a new value (:meth:`replace`, :meth:`moved`).
+    """One task as a store handed it out, immutable: a change is a new value
+    (:meth:`replace`, :meth:`moved`) for :meth:`TaskStore.put` to store.
 
     A named tuple rather than a frozen dataclass: a task is made for every transition
     and every read, and a tuple is built five times faster.
@@ -77,6 +83,10 @@ class Task(NamedTuple):
     request_json: str = "{}"
     # Why the task failed, when the fake knows; never part of an API response.
     failure_reason: str | None = None
+    # The route prefix of the operations the task is read and listed through (the
+    # creator passes it, e.g. the GET-by-id path template): tasks of other families are
+    # not theirs to show. Last, with a default, so that older callers keep working.
+    family: str = ""
 
     @property
     def generated(self) -> tuple[str, ...]:
@@ -100,6 +110,7 @@ class Task(NamedTuple):
             self.base_url,
             self.request_json,
             self.failure_reason,
+            self.family,
         )
 
     def to_row(self) -> tuple[object, ...]:
@@ -159,21 +170,29 @@ def advance_task(store: _ReadWrite, task_id: str, finish: bool, at: float) -> Tr
     task = store.get(task_id)
     if task is None:
         return None
-    if finish:
-        if task.status in TERMINAL_STATUSES:
-            return None
-        status = task.outcome
-    elif task.status == CREATED:
-        status = IN_PROGRESS
-    else:
+    status = next_status(task.status, FINISH if finish else START, task.outcome)
+    if status is None:
         return None
     moved = task.moved(status, at)
     store.put(moved)
     return Transition.of(moved, task.status)
 
 
+def family_page(family: str | int, offset: int, limit: int | None) -> tuple[str, int, int]:
+    """``(family, offset, limit)`` of a listing call in either of its forms.
+
+    Before tasks had a family a listing was ``(owner, offset, limit)``; that form still
+    lists the tasks created without one (family ``""``) until every caller passes one.
+    """
+    if isinstance(family, str):
+        if limit is None:
+            raise TypeError("a listing by family needs an offset and a limit")
+        return family, offset, limit
+    return "", family, offset
+
+
 class TaskStore(Protocol):
-    """Where tasks live. Implementations keep insertion order per owner.
+    """Where tasks live. Implementations keep insertion order per owner and family.
 
     Of a stored task, only ``status``, ``updated_at``, ``outcome`` and ``failure_reason``
     ever change (:meth:`put`); the rest is fixed when it is added.
@@ -188,17 +207,38 @@ class TaskStore(Protocol):
         ...
 
     def advance(self, task_id: str, finish: bool, at: float) -> Transition | None:
-        """Take a stored task one lifecycle step at ``at``: a CREATED task to IN_PROGRESS,
-        or (``finish``) a task not yet ended to its outcome. None when there is no such
-        task or it is past that step already (a forced change came first)."""
+        """Take a stored task one lifecycle step at ``at``: the START event, or (``finish``)
+        the FINISH event of :data:`mockserver.states.TRANSITIONS`. None when there is no
+        such task or the table has no such move for it (a forced change came first)."""
         ...
 
-    def list_for_owner(self, owner: str, offset: int, limit: int) -> list[Task]:
-        """The owner's tasks, newest first."""
+    @overload
+    def list_for_owner(self, owner: str, family: str, offset: int, limit: int) -> list[Task]: ...
+
+    @overload
+    def list_for_owner(self, owner: str, offset: int, limit: int, /) -> list[Task]: ...
+
+    def list_for_owner(
+        self, owner: str, family: str | int, offset: int, limit: int | None = None
+    ) -> list[Task]:
+        """The owner's tasks of one family, newest first (see :func:`family_page`)."""
         ...
 
-    def statuses_for_owner(self, owner: str, offset: int, limit: int) -> list[tuple[str, str]]:
-        """``(task_id, status)`` of the owner's tasks, newest first (the list endpoint)."""
+    @overload
+    def statuses_for_owner(
+        self, owner: str, family: str, offset: int, limit: int
+    ) -> list[tuple[str, str]]: ...
+
+    @overload
+    def statuses_for_owner(
+        self, owner: str, offset: int, limit: int, /
+    ) -> list[tuple[str, str]]: ...
+
+    def statuses_for_owner(
+        self, owner: str, family: str | int, offset: int, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        """``(task_id, status)`` of the owner's tasks of one family, newest first (the
+        list endpoint; see :func:`family_page`)."""
         ...
 
     def all(self) -> list[Task]: ...
@@ -219,10 +259,10 @@ class InMemoryTaskStore:
     to collection pauses (performance-notes.md, cost 3). What changes over a task's life
     (status, outcome, update time) lives in flat arrays indexed by the task's serial
     number, so a status change rewrites two array cells instead of the packed task:
-    nothing is reallocated, and memory does not fragment as tasks move on. Owners and
-    base URLs, the same for thousands of tasks, are kept once each. What a transition
-    tells its listeners (base URL, webhook URL, failure reason) is kept beside the
-    packed fields, so that :meth:`advance` never unpacks them.
+    nothing is reallocated, and memory does not fragment as tasks move on. Owners,
+    families and base URLs, the same for thousands of tasks, are kept once each. What a
+    transition tells its listeners (base URL, webhook URL, failure reason) is kept beside
+    the packed fields, so that :meth:`advance` never unpacks them.
     """
 
     def __init__(self) -> None:
@@ -233,14 +273,17 @@ class InMemoryTaskStore:
         self._rows: dict[str, bytes] = {}
         # Indexed by serial:
         self._ids: list[str] = []
-        self._states = bytearray()  # status index | outcome index << 2
+        self._states = bytearray()  # status code | outcome code << 2
         self._updated = array("d")
         self._base_of = array("I")
         self._reasons: dict[int, str] = {}
         self._webhooks: dict[int, str] = {}
-        self._by_owner: dict[str, array[int]] = {}
+        # (owner, family) -> serials of its tasks, oldest first
+        self._listed: dict[tuple[str, str], array[int]] = {}
         self._owner_index: dict[str, int] = {}
         self._owners: list[str] = []
+        self._family_index: dict[str, int] = {}
+        self._families: list[str] = []
         self._base_index: dict[str, int] = {}
         self._bases: list[str] = []
 
@@ -251,10 +294,13 @@ class InMemoryTaskStore:
         owner = self._owner_index.get(task.owner)
         if owner is None:
             owner = self._keep(task.owner, self._owner_index, self._owners)
+        family = self._family_index.get(task.family)
+        if family is None:
+            family = self._keep(task.family, self._family_index, self._families)
         base = self._base_index.get(task.base_url)
         if base is None:
             base = self._keep(task.base_url, self._base_index, self._bases)
-        fixed = (owner, task.created_at, task.aspect_ratio, task.request_json)
+        fixed = (owner, family, task.created_at, task.aspect_ratio, task.request_json)
         self._rows[task.task_id] = _SERIAL.pack(serial) + marshal.dumps(fixed)
         self._ids.append(task.task_id)
         self._states.append(_state(task))
@@ -264,7 +310,8 @@ class InMemoryTaskStore:
             self._reasons[serial] = task.failure_reason
         if task.webhook_url is not None:
             self._webhooks[serial] = task.webhook_url
-        self._by_owner.setdefault(task.owner, array("I")).append(serial)
+        key = (self._owners[owner], self._families[family])
+        self._listed.setdefault(key, array("I")).append(serial)
 
     def get(self, task_id: str) -> Task | None:
         row = self._rows.get(task_id)
@@ -288,34 +335,50 @@ class InMemoryTaskStore:
             return None
         serial = _SERIAL.unpack_from(row)[0]
         state = self._states[serial]
-        status = state & _STATUS_BITS
-        if finish:
-            if status >= _FIRST_FINAL:
-                return None
-            new_status = state >> _OUTCOME_SHIFT
-        elif status == _CREATED_CODE:
-            new_status = _IN_PROGRESS_CODE
-        else:
+        moved = _CODED_MOVES[finish][state]
+        if moved == _NO_MOVE:
             return None
-        self._states[serial] = state & ~_STATUS_BITS | new_status
+        self._states[serial] = moved
         self._updated[serial] = at
         return Transition(
             task_id,
-            STATUSES[status],
-            STATUSES[new_status],
+            _STATUS_OF[state],
+            _STATUS_OF[moved],
             at,
             self._reasons.get(serial),
             self._webhooks.get(serial),
             self._bases[self._base_of[serial]],
         )
 
-    def list_for_owner(self, owner: str, offset: int, limit: int) -> list[Task]:
-        ids = self._ids
-        return [self._unpack(ids[s], self._rows[ids[s]]) for s in self._page(owner, offset, limit)]
+    @overload
+    def list_for_owner(self, owner: str, family: str, offset: int, limit: int) -> list[Task]: ...
 
-    def statuses_for_owner(self, owner: str, offset: int, limit: int) -> list[tuple[str, str]]:
-        ids, states, bits = self._ids, self._states, _STATUS_BITS
-        return [(ids[s], STATUSES[states[s] & bits]) for s in self._page(owner, offset, limit)]
+    @overload
+    def list_for_owner(self, owner: str, offset: int, limit: int, /) -> list[Task]: ...
+
+    def list_for_owner(
+        self, owner: str, family: str | int, offset: int, limit: int | None = None
+    ) -> list[Task]:
+        ids, rows = self._ids, self._rows
+        page = self._page(owner, *family_page(family, offset, limit))
+        return [self._unpack(ids[s], rows[ids[s]]) for s in page]
+
+    @overload
+    def statuses_for_owner(
+        self, owner: str, family: str, offset: int, limit: int
+    ) -> list[tuple[str, str]]: ...
+
+    @overload
+    def statuses_for_owner(
+        self, owner: str, offset: int, limit: int, /
+    ) -> list[tuple[str, str]]: ...
+
+    def statuses_for_owner(
+        self, owner: str, family: str | int, offset: int, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        ids, states, status_of = self._ids, self._states, _STATUS_OF
+        page = self._page(owner, *family_page(family, offset, limit))
+        return [(ids[s], status_of[states[s]]) for s in page]
 
     def all(self) -> list[Task]:
         return [self._unpack(task_id, self._rows[task_id]) for task_id in self._ids]
@@ -323,8 +386,8 @@ class InMemoryTaskStore:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def _page(self, owner: str, offset: int, limit: int) -> list[int]:
-        serials = self._by_owner.get(owner)
+    def _page(self, owner: str, family: str, offset: int, limit: int) -> list[int]:
+        serials = self._listed.get((owner, family))
         if not serials or offset < 0 or limit <= 0:
             return []
         end = len(serials) - offset
@@ -336,12 +399,12 @@ class InMemoryTaskStore:
 
     def _unpack(self, task_id: str, row: bytes) -> Task:
         serial = _SERIAL.unpack_from(row)[0]
-        owner, created_at, aspect_ratio, request_json = marshal.loads(memoryview(row)[4:])
+        owner, family, created_at, aspect_ratio, request_json = marshal.loads(memoryview(row)[4:])
         state = self._states[serial]
         return Task(
             task_id,
             self._owners[owner],
-            STATUSES[state & _STATUS_BITS],
+            _STATUS_OF[state],
             created_at,
             self._updated[serial],
             STATUSES[state >> _OUTCOME_SHIFT],
@@ -350,6 +413,7 @@ class InMemoryTaskStore:
             self._bases[self._base_of[serial]],
             request_json,
             self._reasons.get(serial),
+            self._families[family],
         )
 
     @staticmethod
@@ -360,13 +424,33 @@ class InMemoryTaskStore:
         return found
 
 
+# A packed state is a byte: the status's code (its index in STATUSES) in the low bits,
+# the outcome's code above them.
 _CODES: Final = {status: code for code, status in enumerate(STATUSES)}
-_STATUS_BITS: Final = 3
-_CREATED_CODE: Final = _CODES[CREATED]
-_IN_PROGRESS_CODE: Final = _CODES[IN_PROGRESS]
-# STATUSES lists the final ones last: a code this high means the task has ended.
-_FIRST_FINAL: Final = min(_CODES[COMPLETED], _CODES[FAILED])
+_STATUS_BITS: Final = (1 << _OUTCOME_SHIFT) - 1
+_PACKED_STATES: Final = range(len(STATUSES) << _OUTCOME_SHIFT)
+# The status of each packed state.
+_STATUS_OF: Final = tuple(STATUSES[state & _STATUS_BITS] for state in _PACKED_STATES)
+_NO_MOVE: Final = 0xFF
 
 
 def _state(task: Task) -> int:
     return _CODES[task.status] | _CODES[task.outcome] << _OUTCOME_SHIFT
+
+
+def _coded_moves(event: str) -> bytes:
+    """The states table's ``event`` column in packed states: for each packed state, the
+    one the event leaves it in, or ``_NO_MOVE``. Derived from the table at import, so
+    that :meth:`InMemoryTaskStore.advance` is one index, not a second copy of the rule."""
+    moves = bytearray([_NO_MOVE]) * len(_PACKED_STATES)
+    for status in STATUSES:
+        for outcome in STATUSES:
+            target = next_status(status, event, outcome)
+            if target is not None:
+                state = _CODES[status] | _CODES[outcome] << _OUTCOME_SHIFT
+                moves[state] = _CODES[target] | _CODES[outcome] << _OUTCOME_SHIFT
+    return bytes(moves)
+
+
+# Indexed by ``finish``: the START column, then the FINISH column.
+_CODED_MOVES: Final = (_coded_moves(START), _coded_moves(FINISH))

@@ -227,3 +227,13 @@ def test_task_ids_are_distinct_version_4_uuids() -> None:
         parsed = uuid.UUID(task_id)
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
         assert str(parsed) == task_id
+
+
+def test_a_created_task_belongs_to_the_family_it_was_created_in() -> None:
+    lifecycle, _, _ = make_lifecycle()
+    task = lifecycle.create("o", "http://h", {}, family="/v1/ai/video/kling-v3-omni")
+    other = lifecycle.create("o", "http://h", {})
+    assert task.family == "/v1/ai/video/kling-v3-omni" and other.family == ""
+    assert lifecycle.store.get(task.task_id) == task
+    listed = lifecycle.store.statuses_for_owner("o", "/v1/ai/video/kling-v3-omni", 0, 10)
+    assert listed == [(task.task_id, "CREATED")]

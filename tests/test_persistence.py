@@ -21,7 +21,7 @@ from mockserver.webhooks import Delivery
 KEY = {"x-freepik-api-key": "persist-key"}
 
 
-def _task(task_id: str, owner: str = "o", status: str = CREATED) -> Task:
+def _task(task_id: str, owner: str = "o", status: str = CREATED, family: str = "") -> Task:
     return Task(
         task_id=task_id,
         owner=owner,
@@ -33,6 +33,7 @@ def _task(task_id: str, owner: str = "o", status: str = CREATED) -> Task:
         webhook_url="http://127.0.0.1:1/hook",
         base_url="http://127.0.0.1:2",
         request_json='{"video_url":"https://example.com/a.mp4"}',
+        family=family,
     )
 
 
@@ -92,6 +93,44 @@ def test_a_lifecycle_step_is_written_to_the_state_file(tmp_path: Path) -> None:
         assert found is not None and (found.status, found.updated_at) == (COMPLETED, 4.0)
     finally:
         again.close()
+
+
+def test_tasks_keep_their_family_across_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    state = StateFile(path)
+    state.tasks.add(_task("a", family="/v1/video"))
+    state.tasks.add(_task("b", family="/v1/reference"))
+    state.tasks.add(_task("c", family="/v1/video"))
+    state.tasks.advance("a", False, 2.0)
+    state.close()
+
+    reopened = StateFile(path)
+    try:
+        assert reopened.tasks.statuses_for_owner("o", "/v1/video", 0, 10) == [
+            ("c", CREATED),
+            ("a", IN_PROGRESS),
+        ]
+        listed = reopened.tasks.list_for_owner("o", "/v1/reference", 0, 10)
+        assert listed == [_task("b", family="/v1/reference")]
+        assert reopened.tasks.statuses_for_owner("o", "/v1/other", 0, 10) == []
+        assert reopened.tasks.statuses_for_owner("o", 0, 10) == []  # none without a family
+    finally:
+        reopened.close()
+
+
+def test_a_state_file_from_before_families_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as db:
+        db.execute("CREATE TABLE tasks (seq INTEGER PRIMARY KEY, task_id TEXT)")
+        db.execute("INSERT INTO tasks (task_id) VALUES ('kept')")
+        db.execute("PRAGMA user_version=1")
+    before = old.read_bytes()
+    with pytest.raises(StateFileError, match=r"schema version 1;.*delete it or pass another"):
+        StateFile(old)
+    assert old.read_bytes() == before  # refused, not rewritten
+    with sqlite3.connect(old) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+        assert db.execute("SELECT task_id FROM tasks").fetchall() == [("kept",)]
 
 
 def test_state_file_is_for_one_server_at_a_time(tmp_path: Path) -> None:

@@ -218,3 +218,41 @@ def test_advance_agrees_with_get_and_put(steps: list[tuple[Any, ...]]) -> None:
                 plain.put(forced)
     for task_id, task in plain.tasks.items():
         assert packed.get(task_id) == task
+
+
+def test_listing_is_per_family_as_well_as_per_owner() -> None:
+    """A task is listed only through its own family's paths (issue 17, point 1)."""
+    store = InMemoryTaskStore()
+    video, reference = "/v1/ai/video/kling-v3-omni", "/v1/ai/reference-to-video/kling-v3-omni"
+    store.add(make_task(1, family=video))
+    store.add(make_task(2, family=reference))
+    store.add(make_task(3, family=video))
+    store.add(make_task(4, owner="owner-b", family=video))
+    store.add(make_task(5))  # created without a family
+    assert [t.task_id for t in store.list_for_owner("owner-a", video, 0, 10)] == [
+        "task-3",
+        "task-1",
+    ]
+    assert store.statuses_for_owner("owner-a", reference, 0, 10) == [("task-2", CREATED)]
+    assert store.statuses_for_owner("owner-a", video, 1, 10) == [("task-1", CREATED)]
+    assert store.statuses_for_owner("owner-b", reference, 0, 10) == []
+    assert store.statuses_for_owner("owner-a", "/v1/other", 0, 10) == []
+    # The form from before families lists the tasks created without one.
+    assert store.statuses_for_owner("owner-a", 0, 10) == [("task-5", CREATED)]
+    assert [t.task_id for t in store.list_for_owner("owner-a", 0, 10)] == ["task-5"]
+    assert store.list_for_owner("owner-a", "", 0, 10) == store.list_for_owner("owner-a", 0, 10)
+    found = store.get("task-2")
+    assert found is not None and found.family == reference
+    assert store.get("task-1") == make_task(1, family=video)
+    with pytest.raises(TypeError):
+        store.statuses_for_owner("owner-a", video, 0)  # type: ignore[call-overload]
+
+
+def test_status_changes_keep_a_task_in_its_family() -> None:
+    store = InMemoryTaskStore()
+    store.add(make_task(1, family="/v1/a"))
+    store.advance("task-1", False, 1002.0)
+    store.put(make_task(1, family="/v1/a", status=COMPLETED, updated_at=1003.0))
+    assert store.statuses_for_owner("owner-a", "/v1/a", 0, 5) == [("task-1", COMPLETED)]
+    store.clear()
+    assert store.statuses_for_owner("owner-a", "/v1/a", 0, 5) == []
