@@ -100,6 +100,8 @@ def task_detail(task: Task) -> dict[str, Any]:
 def _create_endpoint(
     runtime: MockRuntime, operation: Operation, validator: OperationValidator
 ) -> Endpoint:
+    family = runtime.families[operation.operation_id]
+
     async def create_task(request: Request) -> Response:
         owner = authenticate(runtime, operation, request)
         body = await read_json_body(operation, request)
@@ -111,12 +113,14 @@ def _create_endpoint(
             owner,
             base_url(request),
             params,
+            family=family,
             aspect_ratio=params.get("aspect_ratio"),
             webhook_url=params.get("webhook_url"),
         )
         runtime.check_media(operation.operation_id, task, params)
+        # Keys in the order the live API sends them.
         return json_response(
-            200, {"data": {"generated": [], "task_id": task.task_id, "status": task.status}}
+            200, {"data": {"task_id": task.task_id, "status": task.status, "generated": []}}
         )
 
     return create_task
@@ -127,11 +131,13 @@ def _get_endpoint(runtime: MockRuntime, operation: Operation) -> Endpoint:
         operation.path_param_ident(p.name) for p in operation.parameters if p.location == "path"
     ]
 
+    family = runtime.families[operation.operation_id]
+
     async def get_task(request: Request) -> Response:
         owner = authenticate(runtime, operation, request)
         runtime.lifecycle.process_due()
         task = runtime.store.get(request.path_params[idents[0]])
-        if task is None or task.owner != owner:
+        if task is None or task.owner != owner or task.family != family:
             raise ApiError.task_not_found()
         return json_response(200, {"data": task_detail(task)})
 
@@ -141,6 +147,8 @@ def _get_endpoint(runtime: MockRuntime, operation: Operation) -> Endpoint:
 def _list_endpoint(
     runtime: MockRuntime, operation: Operation, validator: OperationValidator
 ) -> Endpoint:
+    family = runtime.families[operation.operation_id]
+
     async def list_tasks(request: Request) -> Response:
         owner = authenticate(runtime, operation, request)
         values, problems = validator.validate_query(request.query_params)
@@ -148,7 +156,7 @@ def _list_endpoint(
             raise ApiError.invalid_params(problems, runtime.config.invalid_params_key)
         page, page_size = int(values.get("page", 1)), int(values.get("page_size", 20))
         runtime.lifecycle.process_due()
-        found = runtime.store.statuses_for_owner(owner, (page - 1) * page_size, page_size)
+        found = runtime.store.statuses_for_owner(owner, family, (page - 1) * page_size, page_size)
         return json_response(200, {"data": [{"task_id": i, "status": s} for i, s in found]})
 
     return list_tasks

@@ -19,9 +19,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import overload
 
-from .tasks import InMemoryTaskStore, Task, Transition, advance_task, family_page
+from .tasks import InMemoryTaskStore, Task, Transition, advance_task
 from .webhooks import Delivery
 
 __all__ = ["SCHEMA_VERSION", "SQLiteOutbox", "SQLiteTaskStore", "StateFile", "StateFileError"]
@@ -116,31 +115,13 @@ class SQLiteTaskStore:
     def advance(self, task_id: str, finish: bool, at: float) -> Transition | None:
         return advance_task(self, task_id, finish, at)
 
-    @overload
-    def list_for_owner(self, owner: str, family: str, offset: int, limit: int) -> list[Task]: ...
+    def list_for_owner(self, owner: str, family: str, offset: int, limit: int) -> list[Task]:
+        return self._memory.list_for_owner(owner, family, offset, limit)
 
-    @overload
-    def list_for_owner(self, owner: str, offset: int, limit: int, /) -> list[Task]: ...
-
-    def list_for_owner(
-        self, owner: str, family: str | int, offset: int, limit: int | None = None
-    ) -> list[Task]:
-        return self._memory.list_for_owner(owner, *family_page(family, offset, limit))
-
-    @overload
     def statuses_for_owner(
         self, owner: str, family: str, offset: int, limit: int
-    ) -> list[tuple[str, str]]: ...
-
-    @overload
-    def statuses_for_owner(
-        self, owner: str, offset: int, limit: int, /
-    ) -> list[tuple[str, str]]: ...
-
-    def statuses_for_owner(
-        self, owner: str, family: str | int, offset: int, limit: int | None = None
     ) -> list[tuple[str, str]]:
-        return self._memory.statuses_for_owner(owner, *family_page(family, offset, limit))
+        return self._memory.statuses_for_owner(owner, family, offset, limit)
 
     def all(self) -> list[Task]:
         return self._memory.all()

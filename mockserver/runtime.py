@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import ManualClock, TimerLoop, make_clock
 from .config import MockConfig
+from .families import families
 from .faults import FaultRegistry, RateLimiter
 from .journal import Journal
 from .lifecycle import IllegalTransition, Lifecycle
@@ -45,6 +46,9 @@ class MockRuntime:
             self.state_file = StateFile(config.state)
         if store is None and self.state_file is not None:
             store = self.state_file.tasks
+        # Each operation's task family (its collection path): tasks are read and listed
+        # only through the family that created them.
+        self.families = families(spec)
         checker = format_checker()
         self.validators = {op.operation_id: OperationValidator(op, checker) for op in spec}
         self.clock = make_clock(config.clock)

@@ -16,7 +16,7 @@ import hashlib
 import marshal
 import struct
 from array import array
-from typing import Any, Final, NamedTuple, Protocol, overload
+from typing import Any, Final, NamedTuple, Protocol
 
 from .states import (
     COMPLETED,
@@ -178,19 +178,6 @@ def advance_task(store: _ReadWrite, task_id: str, finish: bool, at: float) -> Tr
     return Transition.of(moved, task.status)
 
 
-def family_page(family: str | int, offset: int, limit: int | None) -> tuple[str, int, int]:
-    """``(family, offset, limit)`` of a listing call in either of its forms.
-
-    Before tasks had a family a listing was ``(owner, offset, limit)``; that form still
-    lists the tasks created without one (family ``""``) until every caller passes one.
-    """
-    if isinstance(family, str):
-        if limit is None:
-            raise TypeError("a listing by family needs an offset and a limit")
-        return family, offset, limit
-    return "", family, offset
-
-
 class TaskStore(Protocol):
     """Where tasks live. Implementations keep insertion order per owner and family.
 
@@ -212,33 +199,15 @@ class TaskStore(Protocol):
         such task or the table has no such move for it (a forced change came first)."""
         ...
 
-    @overload
-    def list_for_owner(self, owner: str, family: str, offset: int, limit: int) -> list[Task]: ...
-
-    @overload
-    def list_for_owner(self, owner: str, offset: int, limit: int, /) -> list[Task]: ...
-
-    def list_for_owner(
-        self, owner: str, family: str | int, offset: int, limit: int | None = None
-    ) -> list[Task]:
-        """The owner's tasks of one family, newest first (see :func:`family_page`)."""
+    def list_for_owner(self, owner: str, family: str, offset: int, limit: int) -> list[Task]:
+        """The owner's tasks of one family, newest first."""
         ...
 
-    @overload
     def statuses_for_owner(
         self, owner: str, family: str, offset: int, limit: int
-    ) -> list[tuple[str, str]]: ...
-
-    @overload
-    def statuses_for_owner(
-        self, owner: str, offset: int, limit: int, /
-    ) -> list[tuple[str, str]]: ...
-
-    def statuses_for_owner(
-        self, owner: str, family: str | int, offset: int, limit: int | None = None
     ) -> list[tuple[str, str]]:
         """``(task_id, status)`` of the owner's tasks of one family, newest first (the
-        list endpoint; see :func:`family_page`)."""
+        list endpoint)."""
         ...
 
     def all(self) -> list[Task]: ...
@@ -350,34 +319,16 @@ class InMemoryTaskStore:
             self._bases[self._base_of[serial]],
         )
 
-    @overload
-    def list_for_owner(self, owner: str, family: str, offset: int, limit: int) -> list[Task]: ...
-
-    @overload
-    def list_for_owner(self, owner: str, offset: int, limit: int, /) -> list[Task]: ...
-
-    def list_for_owner(
-        self, owner: str, family: str | int, offset: int, limit: int | None = None
-    ) -> list[Task]:
+    def list_for_owner(self, owner: str, family: str, offset: int, limit: int) -> list[Task]:
         ids, rows = self._ids, self._rows
-        page = self._page(owner, *family_page(family, offset, limit))
+        page = self._page(owner, family, offset, limit)
         return [self._unpack(ids[s], rows[ids[s]]) for s in page]
 
-    @overload
     def statuses_for_owner(
         self, owner: str, family: str, offset: int, limit: int
-    ) -> list[tuple[str, str]]: ...
-
-    @overload
-    def statuses_for_owner(
-        self, owner: str, offset: int, limit: int, /
-    ) -> list[tuple[str, str]]: ...
-
-    def statuses_for_owner(
-        self, owner: str, family: str | int, offset: int, limit: int | None = None
     ) -> list[tuple[str, str]]:
         ids, states, status_of = self._ids, self._states, _STATUS_OF
-        page = self._page(owner, *family_page(family, offset, limit))
+        page = self._page(owner, family, offset, limit)
         return [(ids[s], status_of[states[s]]) for s in page]
 
     def all(self) -> list[Task]:

@@ -209,3 +209,49 @@ async def test_health() -> None:
         response = await client.get("/_mock/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+PRO = "/v1/ai/reference-to-video/kling-v3-omni-pro"
+VIDEO_STD = "/v1/ai/video/kling-v3-omni-std"
+VIDEO_PRO = "/v1/ai/video/kling-v3-omni-pro"
+VIDEO_TASKS = "/v1/ai/video/kling-v3-omni"
+
+
+async def test_both_tiers_share_their_familys_task_endpoints() -> None:
+    async with fake() as client:
+        std = (await client.post(CREATE, json={"video_url": VIDEO}, headers=AUTH)).json()
+        pro = (await client.post(PRO, json={"video_url": VIDEO}, headers=AUTH)).json()
+        read = await client.get(f"{TASKS}/{pro['data']['task_id']}", headers=AUTH)
+        listed = (await client.get(TASKS, headers=AUTH)).json()["data"]
+    assert read.status_code == 200 and read.json()["data"]["status"] == "CREATED"
+    assert [t["task_id"] for t in listed] == [pro["data"]["task_id"], std["data"]["task_id"]]
+
+
+async def test_a_task_is_read_only_through_the_family_that_created_it() -> None:
+    async with fake() as client:
+        video = await client.post(VIDEO_STD, json={"prompt": "A fox in the snow"}, headers=AUTH)
+        video_pro = await client.post(VIDEO_PRO, json={"prompt": "A fox"}, headers=AUTH)
+        reference = await client.post(CREATE, json={"video_url": VIDEO}, headers=AUTH)
+        video_id = video.json()["data"]["task_id"]
+        reference_id = reference.json()["data"]["task_id"]
+        wrong_family = await client.get(f"{TASKS}/{video_id}", headers=AUTH)
+        other_wrong = await client.get(f"{VIDEO_TASKS}/{reference_id}", headers=AUTH)
+        right_family = await client.get(f"{VIDEO_TASKS}/{video_id}", headers=AUTH)
+        video_list = (await client.get(VIDEO_TASKS, headers=AUTH)).json()["data"]
+        reference_list = (await client.get(TASKS, headers=AUTH)).json()["data"]
+    assert video.status_code == video_pro.status_code == 200
+    assert (wrong_family.status_code, wrong_family.json()) == (
+        404,
+        {"message": "AI resource not found"},
+    )
+    assert other_wrong.status_code == 404
+    assert right_family.json()["data"]["task_id"] == video_id
+    assert [t["task_id"] for t in video_list] == [video_pro.json()["data"]["task_id"], video_id]
+    assert [t["task_id"] for t in reference_list] == [reference_id]
+
+
+async def test_the_create_answer_keys_come_in_the_live_apis_order() -> None:
+    async with fake() as client:
+        created = await client.post(CREATE, json={"video_url": VIDEO}, headers=AUTH)
+    assert list(created.json()["data"]) == ["task_id", "status", "generated"]
+    assert created.content.startswith(b'{"data":{"task_id":"')

@@ -55,7 +55,7 @@ def test_state_file_round_trips_tasks_and_deliveries(tmp_path: Path) -> None:
 
     reopened = StateFile(path)
     try:
-        assert [t.task_id for t in reopened.tasks.list_for_owner("o", 0, 10)] == ["b", "a"]
+        assert [t.task_id for t in reopened.tasks.list_for_owner("o", "", 0, 10)] == ["b", "a"]
         task = reopened.tasks.get("a")
         assert task is not None
         assert task.status == COMPLETED
@@ -113,7 +113,7 @@ def test_tasks_keep_their_family_across_a_restart(tmp_path: Path) -> None:
         listed = reopened.tasks.list_for_owner("o", "/v1/reference", 0, 10)
         assert listed == [_task("b", family="/v1/reference")]
         assert reopened.tasks.statuses_for_owner("o", "/v1/other", 0, 10) == []
-        assert reopened.tasks.statuses_for_owner("o", 0, 10) == []  # none without a family
+        assert reopened.tasks.statuses_for_owner("o", "", 0, 10) == []  # none without a family
     finally:
         reopened.close()
 

@@ -94,20 +94,23 @@ def test_listing_is_per_owner_newest_first_and_paged() -> None:
         store.add(make_task(number))
     store.add(make_task(99, owner="owner-b"))
     store.put(make_task(3, status=IN_PROGRESS))
-    assert [t.task_id for t in store.list_for_owner("owner-a", 0, 2)] == ["task-4", "task-3"]
-    assert [t.task_id for t in store.list_for_owner("owner-a", 4, 10)] == ["task-0"]
-    assert store.list_for_owner("owner-a", 5, 10) == []
-    assert [t.task_id for t in store.list_for_owner("owner-b", 0, 10)] == ["task-99"]
-    assert store.statuses_for_owner("owner-a", 0, 2) == [
+    assert [t.task_id for t in store.list_for_owner("owner-a", "", 0, 2)] == ["task-4", "task-3"]
+    assert [t.task_id for t in store.list_for_owner("owner-a", "", 4, 10)] == ["task-0"]
+    assert store.list_for_owner("owner-a", "", 5, 10) == []
+    assert [t.task_id for t in store.list_for_owner("owner-b", "", 0, 10)] == ["task-99"]
+    assert store.statuses_for_owner("owner-a", "", 0, 2) == [
         ("task-4", CREATED),
         ("task-3", IN_PROGRESS),
     ]
-    assert store.statuses_for_owner("owner-a", 3, 5) == [("task-1", CREATED), ("task-0", CREATED)]
-    assert store.statuses_for_owner("nobody", 0, 5) == []
+    assert store.statuses_for_owner("owner-a", "", 3, 5) == [
+        ("task-1", CREATED),
+        ("task-0", CREATED),
+    ]
+    assert store.statuses_for_owner("nobody", "", 0, 5) == []
     assert len(store) == 6 and len(store.all()) == 6
     assert [t.task_id for t in store.all()][:2] == ["task-0", "task-1"]
     store.clear()
-    assert len(store) == 0 and store.list_for_owner("owner-a", 0, 10) == []
+    assert len(store) == 0 and store.list_for_owner("owner-a", "", 0, 10) == []
     store.add(make_task(1))
     assert store.get("task-1") == make_task(1)
 
@@ -237,15 +240,12 @@ def test_listing_is_per_family_as_well_as_per_owner() -> None:
     assert store.statuses_for_owner("owner-a", video, 1, 10) == [("task-1", CREATED)]
     assert store.statuses_for_owner("owner-b", reference, 0, 10) == []
     assert store.statuses_for_owner("owner-a", "/v1/other", 0, 10) == []
-    # The form from before families lists the tasks created without one.
-    assert store.statuses_for_owner("owner-a", 0, 10) == [("task-5", CREATED)]
-    assert [t.task_id for t in store.list_for_owner("owner-a", 0, 10)] == ["task-5"]
-    assert store.list_for_owner("owner-a", "", 0, 10) == store.list_for_owner("owner-a", 0, 10)
+    # Tasks created without a family are a family of their own.
+    assert store.statuses_for_owner("owner-a", "", 0, 10) == [("task-5", CREATED)]
+    assert [t.task_id for t in store.list_for_owner("owner-a", "", 0, 10)] == ["task-5"]
     found = store.get("task-2")
     assert found is not None and found.family == reference
     assert store.get("task-1") == make_task(1, family=video)
-    with pytest.raises(TypeError):
-        store.statuses_for_owner("owner-a", video, 0)  # type: ignore[call-overload]
 
 
 def test_status_changes_keep_a_task_in_its_family() -> None:
