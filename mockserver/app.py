@@ -23,7 +23,12 @@ from .config import MockConfig
 from .errors import exception_handlers
 from .faults import FaultGate
 from .limits import BodyLimits
-from .middleware import FaultMiddleware, JournalMiddleware, LimitsMiddleware
+from .middleware import (
+    ApiHeadersMiddleware,
+    FaultMiddleware,
+    JournalMiddleware,
+    LimitsMiddleware,
+)
 from .runtime import MockRuntime
 from .spec import load_spec
 from .tasks import TaskStore
@@ -71,6 +76,7 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
         routes=[*api_routes(runtime), *control_routes()],
         middleware=[
             Middleware(_StartOnFirstRequest, runtime=runtime),
+            Middleware(ApiHeadersMiddleware),
             Middleware(JournalMiddleware, journal=runtime.journal),
             Middleware(
                 LimitsMiddleware,

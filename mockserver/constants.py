@@ -12,6 +12,7 @@ __all__ = [
     "CONTROL_PREFIX",
     "CONTROL_TOKEN_HEADER",
     "FIXTURES_PATH",
+    "REQUEST_ID_KEY",
     "RESULT_PATH",
 ]
 
@@ -24,3 +25,5 @@ CONTROL_TOKEN_HEADER: Final = "x-mock-control-token"
 RESULT_PATH: Final = CONTROL_PREFIX + "/media/{task_id}.mp4"
 # Sample media files, so offline tests can point a task's media URLs at them.
 FIXTURES_PATH: Final = CONTROL_PREFIX + "/fixtures/"
+# Where an API request's x-request-id is kept in its ASGI scope (the journal records it).
+REQUEST_ID_KEY: Final = "freepik_mock.request_id"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import itertools
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -126,6 +127,32 @@ class RateLimiter:
             tokens = [t - 1.0 for t in tokens]
         self._state[client] = (now, *tokens)
         return allowed
+
+    def headers(self, client: str, refused: bool = False) -> list[tuple[bytes, bytes]]:
+        """``x-ratelimit-*`` for ``client`` as of its last request, after :meth:`allow`
+        (the live API sends them on every answer), and on a refusal ``Retry-After``.
+
+        They describe the bucket closest to running out: its size, the requests left in
+        it, and the seconds until it is full again.
+        """
+        state = self._state.get(client)
+        if state is None:
+            return []
+        elapsed = max(0.0, self.clock.now() - state[0])
+        levels = [
+            (min(capacity, left + elapsed * rate), capacity, rate)
+            for (capacity, rate), left in zip(self.BUCKETS, state[1:], strict=True)
+        ]
+        tokens, capacity, rate = min(levels, key=lambda level: level[0] / level[1])
+        found = [
+            (b"x-ratelimit-limit", b"%d" % capacity),
+            (b"x-ratelimit-remaining", b"%d" % max(0, math.floor(tokens))),
+            (b"x-ratelimit-reset", b"%d" % math.ceil((capacity - tokens) / rate)),
+        ]
+        short = [(1.0 - left) / rate for left, _, rate in levels if left < 1.0]
+        if refused and short:
+            found.append((b"retry-after", b"%d" % max(1, math.ceil(max(short)))))
+        return found
 
     def clear(self) -> None:
         self._state.clear()

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.types import Scope
 
 from .clock import Clock
+from .constants import REQUEST_ID_KEY
 from .tasks import Transition
 
 __all__ = ["BODY_LIMIT", "Journal"]
@@ -24,7 +25,18 @@ BODY_LIMIT = 4096
 
 # Requests and transitions, written on every request and read rarely, are kept as
 # tuples of these fields and made into dicts (keys in this order) when read.
-_REQUEST_FIELDS = ("kind", "method", "path", "query", "status", "api_key", "body", "id", "at")
+_REQUEST_FIELDS = (
+    "kind",
+    "method",
+    "path",
+    "query",
+    "status",
+    "api_key",
+    "body",
+    "id",
+    "at",
+    "request_id",
+)
 _TRANSITION_FIELDS = ("kind", "task_id", "from", "status", "at", "id", "reason")
 
 _Entry = dict[str, Any] | tuple[Any, ...]
@@ -60,6 +72,7 @@ class Journal:
                 body[:BODY_LIMIT],
                 next(self._ids),
                 self.clock.now(),
+                scope.get(REQUEST_ID_KEY),
             )
         )
 

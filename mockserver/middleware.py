@@ -1,25 +1,35 @@
-"""The fake's middleware in Starlette's stack, outermost first: the journal, the body
-limits, the faults. Each is a plain ASGI middleware over the object that does the work
-(``journal.Journal``, ``limits.BodyLimits``, ``faults.FaultGate``), so that nothing but a
-request's own cost is paid when a concern is idle.
+"""The fake's middleware in Starlette's stack, outermost first: the live API's headers,
+the journal, the body limits, the faults. Each is a plain ASGI middleware over the object
+that does the work (``journal.Journal``, ``limits.BodyLimits``, ``faults.FaultGate``), so
+that nothing but a request's own cost is paid when a concern is idle.
 
-The journal and the faults see API requests only: control traffic under ``/_mock`` is
-neither recorded nor faulted. The limits apply to every request.
+Headers, the journal and the faults see API requests only: control traffic under
+``/_mock`` gets none of the API's headers, and is neither recorded nor faulted. The limits
+apply to every request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
+import time
+from email.utils import formatdate
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .constants import CONTROL_PREFIX
+from .constants import CONTROL_PREFIX, REQUEST_ID_KEY
 from .errors import error_response
-from .faults import ConnectionDropped, FaultGate
+from .faults import ConnectionDropped, FaultGate, RateLimiter
 from .journal import BODY_LIMIT, Journal
 from .limits import BodyLimits
 
-__all__ = ["FaultMiddleware", "JournalMiddleware", "LimitsMiddleware", "route_path"]
+__all__ = [
+    "ApiHeadersMiddleware",
+    "FaultMiddleware",
+    "JournalMiddleware",
+    "LimitsMiddleware",
+    "route_path",
+]
 
 
 def route_path(scope: Scope) -> str:
@@ -33,6 +43,49 @@ def route_path(scope: Scope) -> str:
 
 def _is_api(scope: Scope) -> bool:
     return scope["type"] == "http" and not route_path(scope).startswith(CONTROL_PREFIX)
+
+
+# Sent on every API answer, as the live API sends them (facts file, "Headers").
+_NO_CACHE = [(b"cache-control", b"max-age=0, no-cache, no-store"), (b"pragma", b"no-cache")]
+
+
+class ApiHeadersMiddleware:
+    """``x-request-id: ak-<32 hex>``, unique per request, and the no-cache headers
+    (``cache-control``, ``pragma``, ``expires`` set to now) on every API answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # Unique, not secret: one generator seeded from the OS, no system call per id.
+        self._bits = random.Random().getrandbits
+        self._second = 0
+        self._expires = b""
+
+    def _now(self) -> bytes:
+        second = int(time.time())
+        if second != self._second:  # an HTTP date changes once a second
+            self._second = second
+            self._expires = formatdate(second, usegmt=True).encode()
+        return self._expires
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _is_api(scope):
+            await self.app(scope, receive, send)
+            return
+        request_id = b"ak-%032x" % self._bits(128)
+        scope[REQUEST_ID_KEY] = request_id.decode()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    *message.get("headers", ()),
+                    (b"x-request-id", request_id),
+                    *_NO_CACHE,
+                    (b"expires", self._now()),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class JournalMiddleware:
@@ -112,10 +165,12 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
+        client_host = client[0] if client else "unknown"
+        limiter = gate.rate_limiter
+        if limiter is not None:
+            send = _with_rate_limit_headers(send, limiter, client_host)
         try:
-            status = await gate.intercept(
-                scope["method"], route_path(scope), client[0] if client else "unknown"
-            )
+            status = await gate.intercept(scope["method"], route_path(scope), client_host)
         except ConnectionDropped:
             # Headers promising a body that never comes: the client sees a broken
             # connection, which is what a dropped request looks like from outside.
@@ -126,3 +181,14 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
         else:
             await error_response(status)(scope, receive, send)
+
+
+def _with_rate_limit_headers(send: Send, limiter: RateLimiter, client: str) -> Send:
+    async def send_with_limits(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            limits = limiter.headers(client, refused=message["status"] == 429)
+            headers = [*message.get("headers", ()), *limits]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return send_with_limits

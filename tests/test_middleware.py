@@ -4,6 +4,9 @@ requests only, routing errors and the fake's own failures in the API's shape."""
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import re
+import time
 from typing import Any
 
 import httpx
@@ -146,3 +149,53 @@ def test_the_timers_follow_the_event_loop_a_client_runs_in() -> None:
         task_id = asyncio.run(create_and_wait())
         task = runtime.store.get(task_id)
         assert task is not None and task.status == "COMPLETED"
+
+
+REQUEST_ID = re.compile(r"^ak-[0-9a-f]{32}$")
+
+
+async def test_every_api_answer_carries_a_request_id_and_the_no_cache_headers() -> None:
+    async with fake() as client:
+        answers = [
+            await client.post(CREATE, json=BODY, headers=AUTH),
+            await client.post(CREATE, json={}, headers=AUTH),
+            await client.post(CREATE, json=BODY),
+            await client.get(f"{TASKS}/nope", headers=AUTH),
+            await client.get(TASKS, headers=AUTH),
+            await client.put(CREATE, headers=AUTH),
+        ]
+        control = await client.get("/_mock/health")
+        entries = await _journal(client)
+    ids = [a.headers["x-request-id"] for a in answers]
+    assert all(REQUEST_ID.match(i) for i in ids), ids
+    assert len(set(ids)) == len(ids)
+    for answer in answers:
+        assert answer.headers["cache-control"] == "max-age=0, no-cache, no-store"
+        assert answer.headers["pragma"] == "no-cache"
+        expires = email.utils.parsedate_to_datetime(answer.headers["expires"])
+        assert abs(expires.timestamp() - time.time()) < 5
+    assert [e["request_id"] for e in entries] == ids  # a user finds the request by its id
+    assert "x-request-id" not in control.headers
+
+
+async def test_rate_limits_are_announced_on_every_answer_and_a_429_says_when_to_retry() -> None:
+    async with fake(rate_limit=True) as client:
+        first = await client.get(TASKS, headers=AUTH)
+        for _ in range(248):
+            await client.get(TASKS, headers=AUTH)
+        last_allowed = await client.get(TASKS, headers=AUTH)
+        refused = await client.get(TASKS, headers=AUTH)
+        await client.post("/_mock/clock/advance", json={"seconds": 1})
+        again = await client.get(TASKS, headers=AUTH)
+    assert first.status_code == 200
+    assert (first.headers["x-ratelimit-limit"], first.headers["x-ratelimit-remaining"]) == (
+        "250",
+        "249",
+    )
+    assert last_allowed.headers["x-ratelimit-remaining"] == "0"
+    assert "retry-after" not in last_allowed.headers
+    assert refused.status_code == 429
+    assert refused.json() == {"message": "Too many requests"}
+    assert refused.headers["retry-after"] == "1"
+    assert int(refused.headers["x-ratelimit-reset"]) == 5  # 250 requests at 50/s
+    assert again.status_code == 200 and again.headers["x-ratelimit-remaining"] == "49"
