@@ -81,7 +81,9 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
             Middleware(
                 LimitsMiddleware,
                 limits=BodyLimits(
-                    max_body_bytes=config.max_body_bytes, body_timeout=config.body_timeout
+                    max_body_bytes=config.max_body_bytes,
+                    body_timeout=config.body_timeout,
+                    max_header_bytes=config.max_header_bytes,
                 ),
             ),
             Middleware(

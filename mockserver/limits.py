@@ -1,8 +1,12 @@
-"""Limits on what one client can make the fake hold: body size, body time, JSON nesting.
+"""Limits on what one client can make the fake hold: head size, body size, body time,
+JSON nesting.
 
 The fake runs beside other teams' test suites, so a runaway or hostile client must get a
 clear JSON error, not an exhausted server:
 
+- A request head (request line and headers) larger than ``max_header_bytes`` gets 431,
+  whichever HTTP implementation the server runs (uvicorn applies its own limit with h11
+  only, not with httptools).
 - A body larger than ``max_body_bytes`` gets 413. A declared ``Content-Length`` over the
   limit is refused before any of the body is read; a chunked body is counted as it
   arrives and refused the moment it passes the limit, without reading the rest.
@@ -27,6 +31,7 @@ from starlette.types import Message, Receive, Scope
 __all__ = [
     "DEFAULT_BODY_TIMEOUT",
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_HEADER_BYTES",
     "MAX_JSON_DEPTH",
     "BodyLimits",
     "BodyTimedOut",
@@ -35,6 +40,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
+DEFAULT_MAX_HEADER_BYTES: Final = 16 * 1024
 DEFAULT_BODY_TIMEOUT: Final = 30.0
 # Far beyond any real request (the API's bodies are flat objects) and well within what
 # orjson encodes (254 levels) once the request is wrapped in a control-API view.
@@ -67,15 +73,17 @@ class BodyTimedOut(Exception):
 
 
 class BodyLimits:
-    """The body size limit and the body-read deadline, applied to every HTTP request."""
+    """The head and body size limits and the body-read deadline, for every HTTP request."""
 
     def __init__(
         self,
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
     ) -> None:
         self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
         self.body_timeout = body_timeout
         # Reads under way (reader -> deadline), checked by one watchdog timer every
         # quarter of the timeout (at most 1 s) while requests come: the body has almost
@@ -87,6 +95,16 @@ class BodyLimits:
         self._watchdog: asyncio.TimerHandle | None = None
         self._watched_loop: asyncio.AbstractEventLoop | None = None
         self._check_every = max(0.001, min(1.0, body_timeout / 4))
+
+    def head_too_large(self, scope: Scope) -> bool:
+        """Whether the request line and headers, as sent, pass ``max_header_bytes``."""
+        size = len(scope.get("raw_path") or b"") + len(scope["query_string"]) + 16
+        for name, value in scope["headers"]:
+            size += len(name) + len(value) + 4  # ": " and CRLF
+        return size > self.max_header_bytes
+
+    def head_too_large_message(self) -> str:
+        return f"Request headers are larger than the limit of {self.max_header_bytes} bytes"
 
     def declared_too_large(self, scope: Scope) -> bool:
         """A declared ``Content-Length`` over the limit: refused before reading anything."""
@@ -166,4 +184,3 @@ class BodyLimits:
 
     def timed_out_message(self) -> str:
         return f"Request body not received within {self.body_timeout:g} s"
-

@@ -132,7 +132,8 @@ class JournalMiddleware:
 
 
 class LimitsMiddleware:
-    """A declared body over the size limit gets 413 before anything is read; the body is
+    """A head over its size limit gets 431 and a declared body over the size limit 413,
+    before anything is read; the body is
     read through a guard that raises ``BodyTooLarge`` or ``BodyTimedOut`` as it arrives
     (``errors.exception_handlers`` answers them)."""
 
@@ -145,6 +146,10 @@ class LimitsMiddleware:
             await self.app(scope, receive, send)
             return
         limits = self.limits
+        if limits.head_too_large(scope):
+            refusal = error_response(431, limits.head_too_large_message(), {"connection": "close"})
+            await refusal(scope, receive, send)
+            return
         if limits.declared_too_large(scope):
             refusal = error_response(413, limits.too_large_message(), {"connection": "close"})
             await refusal(scope, receive, send)

@@ -210,3 +210,30 @@ def test_the_body_guard_refuses_a_stalled_body_and_leaves_others_alone() -> None
         return results[0], results[1], results[2]
 
     assert asyncio.run(scenario()) == ("408", "read", "413")
+
+
+def test_served_head_over_the_limit_is_431_whatever_the_http_implementation(
+    tmp_path: Path,
+) -> None:
+    with serve_fake(tmp_path, "--max-header-bytes", "4096") as fake:
+        with fake.client() as client:
+            big = client.get(
+                "/v1/ai/reference-to-video/kling-v3-omni",
+                headers={"x-freepik-api-key": "k", "x-padding": "a" * 1024 * 1024},
+            )
+            small = client.get(
+                "/v1/ai/reference-to-video/kling-v3-omni",
+                headers={"x-freepik-api-key": "k", "x-padding": "a" * 2048},
+            )
+        fake.stop()
+    assert big.status_code == 431
+    assert big.json() == {"message": "Request headers are larger than the limit of 4096 bytes"}
+    assert small.status_code == 200
+
+
+def test_a_head_is_measured_as_sent() -> None:
+    limits = BodyLimits(max_header_bytes=100)
+    scope = {"raw_path": b"/v1/x", "query_string": b"", "headers": [(b"h", b"v" * 70)]}
+    assert not limits.head_too_large(scope)
+    scope["headers"] = [(b"h", b"v" * 80)]
+    assert limits.head_too_large(scope)
