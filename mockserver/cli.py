@@ -114,6 +114,11 @@ def _add_serve(sub: Any) -> None:
         help="answer 408 when a request body takes longer than this many seconds (30)",
     )
     add("--keep-alive-timeout", type=float, help="close idle connections after this (5 s)")
+    add(
+        "--http",
+        choices=["auto", "httptools", "h11"],
+        help="HTTP implementation (auto: httptools when installed, else h11)",
+    )
     add("--max-header-bytes", type=int, help="largest request head accepted (16384)")
     add(
         "--state",
@@ -165,6 +170,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .droppable import protocol_class
 
     try:
         config = _config_from(args)
@@ -191,6 +197,8 @@ def _serve(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=5,
             timeout_keep_alive=config.keep_alive_timeout,  # type: ignore[arg-type]
             h11_max_incomplete_event_size=config.max_header_bytes,
+            # uvicorn's own protocols, able to drop a connection for a `drop` fault.
+            http=protocol_class(config.http),
         )
     )
 

@@ -70,6 +70,8 @@ class MockConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     keep_alive_timeout: float = 5.0
+    # The HTTP implementation `serve` runs: httptools when installed (auto), or h11.
+    http: Literal["auto", "httptools", "h11"] = "auto"
     max_header_bytes: int = 16 * 1024
     # A SQLite file keeping tasks and pending webhooks across restarts; None: memory only.
     state: Path | None = None

@@ -11,6 +11,7 @@ from typing import Final
 __all__ = [
     "CONTROL_PREFIX",
     "CONTROL_TOKEN_HEADER",
+    "DROP_EXTENSION",
     "FIXTURES_PATH",
     "REQUEST_ID_KEY",
     "RESULT_PATH",
@@ -27,3 +28,5 @@ RESULT_PATH: Final = CONTROL_PREFIX + "/media/{task_id}.mp4"
 FIXTURES_PATH: Final = CONTROL_PREFIX + "/fixtures/"
 # Where an API request's x-request-id is kept in its ASGI scope (the journal records it).
 REQUEST_ID_KEY: Final = "freepik_mock.request_id"
+# The ASGI extension ``serve`` adds to drop a connection before any byte (droppable.py).
+DROP_EXTENSION: Final = "freepik_mock.drop"

@@ -11,13 +11,14 @@ apply to every request.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from email.utils import formatdate
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .constants import CONTROL_PREFIX, REQUEST_ID_KEY
+from .constants import CONTROL_PREFIX, DROP_EXTENSION, REQUEST_ID_KEY
 from .errors import error_response
 from .faults import ConnectionDropped, FaultGate, RateLimiter
 from .journal import BODY_LIMIT, Journal
@@ -44,6 +45,8 @@ def route_path(scope: Scope) -> str:
 def _is_api(scope: Scope) -> bool:
     return scope["type"] == "http" and not route_path(scope).startswith(CONTROL_PREFIX)
 
+
+_log = logging.getLogger("freepik_mock")
 
 # Sent on every API answer, as the live API sends them (facts file, "Headers").
 _NO_CACHE = [(b"cache-control", b"max-age=0, no-cache, no-store"), (b"pragma", b"no-cache")]
@@ -176,12 +179,15 @@ class FaultMiddleware:
             send = _with_rate_limit_headers(send, limiter, client_host)
         try:
             status = await gate.intercept(scope["method"], route_path(scope), client_host)
-        except ConnectionDropped:
-            # Headers promising a body that never comes: the client sees a broken
-            # connection, which is what a dropped request looks like from outside.
-            start = {"type": "http.response.start", "status": 200}
-            await send({**start, "headers": [(b"content-length", b"1024")]})
-            raise
+        except ConnectionDropped as exc:
+            drop = scope.get("extensions", {}).get(DROP_EXTENSION)
+            if drop is None:
+                raise  # in-process: the client sees the exception
+            # Served: the connection closes before any byte of an answer, one log line.
+            drop()
+            await asyncio.sleep(0)  # the server hears of the lost connection first
+            _log.warning("%s %s: %s", scope["method"], route_path(scope), exc)
+            return
         if status is None:
             await self.app(scope, receive, send)
         else:

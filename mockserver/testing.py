@@ -38,6 +38,7 @@ from starlette.types import ASGIApp
 from .app import create_app
 from .config import MockConfig
 from .control import MockControl
+from .droppable import protocol_class
 from .faults import ConnectionDropped
 from .webhooks import is_loopback_host
 
@@ -335,6 +336,7 @@ class FreepikMockServer(MockControl):
                 access_log=False,
                 lifespan="on",
                 timeout_graceful_shutdown=5,
+                http=protocol_class(config.http),  # drop faults drop the connection
             )
         )
         self._thread = threading.Thread(

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import re
+import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from conftest import serve_fake
 from helpers import AUTH, CREATE, TASKS, VIDEO, client_for, fake
 
 from mockserver import MockConfig, create_app
@@ -199,3 +203,34 @@ async def test_rate_limits_are_announced_on_every_answer_and_a_429_says_when_to_
     assert refused.headers["retry-after"] == "1"
     assert int(refused.headers["x-ratelimit-reset"]) == 5  # 250 requests at 50/s
     assert again.status_code == 200 and again.headers["x-ratelimit-remaining"] == "49"
+
+
+@pytest.mark.parametrize("http", ["httptools", "h11"])
+def test_a_served_drop_fault_closes_before_any_byte_and_logs_one_line(
+    tmp_path: Path, http: str
+) -> None:
+    with serve_fake(tmp_path, "--http", http) as served:
+        with served.client() as client:
+            added = client.post("/_mock/faults", json={"path": CREATE, "drop": True})
+        assert added.status_code == 201
+        host, port = served.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            body = json.dumps(BODY).encode()
+            sock.sendall(
+                f"POST {CREATE} HTTP/1.1\r\nhost: x\r\nx-freepik-api-key: k\r\n"
+                f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            try:
+                received = sock.recv(65536)
+            except ConnectionResetError:
+                received = b""
+        with served.client() as client:
+            after = client.post(CREATE, json=BODY, headers=AUTH)
+        served.stop()
+        log = served.output()
+    assert received == b""
+    assert after.status_code == 200  # the server serves on
+    assert "Traceback" not in log
+    dropped = [line for line in log.splitlines() if "dropped the connection" in line]
+    assert len(dropped) == 1, log
