@@ -17,6 +17,7 @@ import pytest
 
 from .outcome import EXIT_USAGE
 from .summary import SummaryCollector
+from .targets import load_app
 
 __all__ = ["main"]
 
@@ -79,6 +80,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _usage_error("--api-key is not used for the real API: set FREEPIK_API_KEY")
     if args.examples < 1 or args.allow_spend < 0:
         return _usage_error("--examples must be >= 1 and --allow-spend >= 0")
+    for target in targets:
+        if target.startswith("asgi:"):
+            try:
+                load_app(target[len("asgi:") :])
+            except ValueError as exc:
+                return _usage_error(str(exc))
+        elif target not in ("fake", "real") and not target.startswith(("http://", "https://")):
+            return _usage_error(
+                f"unknown target {target!r}: use fake, real, an http(s):// URL or asgi:MODULE:NAME"
+            )
     # Differential mode runs only its own check; otherwise every check but that one.
     suite = "contract_tests.test_differential" if args.compare else "contract_tests"
     pytest_args = [

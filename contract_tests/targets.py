@@ -325,15 +325,39 @@ def _exchange(
 _SECRET_HEADERS = frozenset({"set-cookie", "authorization", "proxy-authorization", "cookie"})
 
 
-def _load_app(reference: str) -> ASGIApp:
-    """``module:name``: an ASGI app, or a function with no parameters that returns one."""
+def load_app(reference: str) -> ASGIApp:
+    """``module:name``: an ASGI app, or a factory that builds one when called with no
+    arguments (``mockserver:create_app``, whose parameters all have defaults).
+
+    Raises ValueError with one line saying what is wrong with ``reference``.
+    """
     module_name, _, attr = reference.partition(":")
     if not module_name or not attr:
-        raise ValueError(f"asgi target must be asgi:MODULE:NAME, got asgi:{reference}")
-    obj = getattr(importlib.import_module(module_name), attr)
-    if inspect.isfunction(obj) and not inspect.signature(obj).parameters:
+        raise ValueError(f"an asgi target is asgi:MODULE:NAME, not asgi:{reference}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"asgi:{reference}: cannot import {module_name}: {exc}") from None
+    obj = getattr(module, attr, None)
+    if obj is None:
+        raise ValueError(f"asgi:{reference}: {module_name} has no attribute {attr!r}")
+    if not callable(obj):
+        raise ValueError(f"asgi:{reference}: {attr} is neither an ASGI app nor a factory")
+    if _is_factory(obj):
         obj = obj()
     return obj  # type: ignore[no-any-return]
+
+
+def _is_factory(obj: Any) -> bool:
+    """A function (not an ASGI app: those take scope, receive, send) whose parameters can
+    all be left out."""
+    if not (inspect.isfunction(obj) or inspect.ismethod(obj)):
+        return False
+    parameters = inspect.signature(obj).parameters.values()
+    return all(
+        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        for p in parameters
+    )
 
 
 def _probe_clock(client: httpx.Client) -> str:
@@ -390,7 +414,7 @@ def open_target(
             app: ASGIApp = create_app(MockConfig(clock="manual", api_keys=(key,)))
             label = "fake (in-process)"
         else:
-            app = _load_app(where[len("asgi:") :])
+            app = load_app(where[len("asgi:") :])
             label = where
         transport = ASGILoopTransport(app, timeout)
         client = httpx.Client(transport=transport, base_url="http://testserver", timeout=timeout)

@@ -144,3 +144,29 @@ def test_pytest_pyargs_with_target_runs_the_suite(tmp_path: Path) -> None:
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "9 passed" in completed.stdout
+
+
+def test_the_kits_own_factory_is_a_target_as_the_readme_names_it(tmp_path: Path) -> None:
+    # create_app's parameters all have defaults: it is a factory, not an ASGI app.
+    run = run_contract(tmp_path, "--target", "asgi:mockserver:create_app", "--examples", "5")
+    assert run.code == 0, run.output
+    assert "TypeError" not in run.output
+
+
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [
+        ("asgi:no_such_module_here:app", "cannot import no_such_module_here"),
+        ("asgi:mockserver:no_such_name", "mockserver has no attribute 'no_such_name'"),
+        ("asgi:mockserver", "an asgi target is asgi:MODULE:NAME"),
+        ("asgi:mockserver:__version__", "is neither an ASGI app nor a factory"),
+        ("ftp://example.com", "unknown target 'ftp://example.com'"),
+    ],
+)
+def test_a_target_that_cannot_be_opened_is_a_usage_error(
+    tmp_path: Path, target: str, says: str
+) -> None:
+    run = run_contract(tmp_path, "--target", target)
+    assert run.code == 2, run.output
+    assert says in run.output
+    assert "Traceback" not in run.output
