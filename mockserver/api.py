@@ -24,10 +24,10 @@ from starlette.types import Message, Receive, Scope
 
 from .errors import ApiError
 from .journal import BODY_LIMIT
-from .limits import MAX_JSON_DEPTH, too_deep
+from .reasons import unsupported_media_type
 from .spec import Operation
 from .tasks import Task, owner_of
-from .validation import OperationValidator
+from .validation import OperationValidator, RequestInvalid
 
 if TYPE_CHECKING:
     from .runtime import MockRuntime
@@ -197,29 +197,13 @@ def _media_type_accepted(operation: Operation, content_type: str) -> bool:
     return not accepted or base in accepted or "*/*" in accepted
 
 
-async def read_json_body(operation: Operation, request: ApiRequest) -> Any:
-    """The parsed JSON body, or a 400 saying what is wrong with it."""
+def check_media_type(operation: Operation, request: ApiRequest) -> None:
+    """A 400 for a body sent as a media type the operation does not take."""
     content_type = request.header(b"content-type")
     if content_type is not None and not _media_type_accepted(operation, content_type):
-        expected = " or ".join(operation.request_media_types)
         raise ApiError.bad_request(
-            f"Content-Type '{content_type}' is not supported; send {expected}"
+            unsupported_media_type(content_type, operation.request_media_types)
         )
-    raw = await request.body()
-    if not raw.strip():
-        if operation.request_body_required:
-            raise ApiError.bad_request("Request body is required")
-        return {}
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError.bad_request(f"Request body is not valid JSON: {exc}") from None
-    # Nesting needs an opening bracket per level: most bodies have too few to check.
-    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and too_deep(body):
-        raise ApiError.bad_request(
-            f"Request body is not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels"
-        )
-    return body
 
 
 def task_detail(task: Task) -> dict[str, Any]:
@@ -231,11 +215,12 @@ def _create_handler(
 ) -> Handler:
     async def create_task(request: ApiRequest) -> Answer:
         owner = authenticate(runtime, operation, request)
-        body = await read_json_body(operation, request)
-        problems = validator.validate_body(body)
-        if problems:
-            raise ApiError.invalid_params(problems, runtime.config.invalid_params_key)
-        params = validator.with_defaults(body)
+        check_media_type(operation, request)
+        raw = await request.body()
+        try:
+            params = validator.body(raw)
+        except RequestInvalid as exc:
+            raise ApiError.invalid_params(exc.problems, runtime.config.profile) from None
         task = runtime.lifecycle.create(
             owner,
             request.base_url,
@@ -272,9 +257,10 @@ def _list_handler(
 ) -> Handler:
     async def list_tasks(request: ApiRequest) -> Answer:
         owner = authenticate(runtime, operation, request)
-        values, problems = validator.validate_query(request.query())
-        if problems:
-            raise ApiError.invalid_params(problems, runtime.config.invalid_params_key)
+        try:
+            values = validator.query(request.query())
+        except RequestInvalid as exc:
+            raise ApiError.invalid_params(exc.problems, runtime.config.profile) from None
         page, page_size = int(values.get("page", 1)), int(values.get("page_size", 20))
         runtime.lifecycle.process_due()
         found = runtime.store.statuses_for_owner(owner, (page - 1) * page_size, page_size)

@@ -8,29 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from .validation import InvalidParam
+from .reasons import Profile, invalid_params_body
 
 if TYPE_CHECKING:
     from starlette.responses import Response
     from starlette.types import Send
 
+    from .validation import Problem
+
 __all__ = [
-    "INVALID_PARAMS_MESSAGE",
     "ApiError",
-    "InvalidParamsKey",
     "json_response",
     "message_body",
     "message_for_status",
     "send_json",
 ]
-
-InvalidParamsKey = Literal["field", "name"]
-
-INVALID_PARAMS_MESSAGE = "Your request has invalid params"
 
 # Bodies of the statuses the API is known to answer with (facts file, "Response bodies").
 _KNOWN_MESSAGES: dict[int, str] = {
@@ -119,8 +115,6 @@ class ApiError(Exception):
         return cls.with_message(400, message)
 
     @classmethod
-    def invalid_params(
-        cls, params: Iterable[InvalidParam], key: InvalidParamsKey = "field"
-    ) -> ApiError:
-        items = [{key: param.field, "reason": param.reason} for param in params]
-        return cls(400, {"message": INVALID_PARAMS_MESSAGE, "invalid_params": items})
+    def invalid_params(cls, problems: Iterable[Problem], profile: Profile = "observed") -> ApiError:
+        """A 400 listing ``problems`` in ``profile``'s wording (reasons.py)."""
+        return cls(400, invalid_params_body(problems, profile))

@@ -18,7 +18,7 @@ from .lifecycle import IllegalTransition, Lifecycle
 from .media import MediaChecker, MediaKind, media_fields
 from .spec import Spec, package_folder
 from .tasks import FAILED, InMemoryTaskStore, Task, TaskStore
-from .validation import OperationValidator, format_checker
+from .validation import OperationValidator
 from .webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:
@@ -45,8 +45,7 @@ class MockRuntime:
             self.state_file = StateFile(config.state)
         if store is None and self.state_file is not None:
             store = self.state_file.tasks
-        checker = format_checker()
-        self.validators = {op.operation_id: OperationValidator(op, checker) for op in spec}
+        self.validators = {op.operation_id: OperationValidator(op, config.profile) for op in spec}
         self.clock = make_clock(config.clock)
         self.manual_clock = self.clock if isinstance(self.clock, ManualClock) else None
         self.store: TaskStore = store if store is not None else InMemoryTaskStore()

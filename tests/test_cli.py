@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.cache import CACHE_DIR_ENV
 from mockserver.cli import main
 
 # uvicorn's Server.run replaced by a probe: what would serving start with?
@@ -33,7 +32,7 @@ print("collector on after main:", gc.isenabled())
 
 
 def test_serving_runs_with_the_collector_on(tmp_path: Path) -> None:
-    env = {**os.environ, CACHE_DIR_ENV: str(tmp_path)}
+    env = dict(os.environ)
     completed = subprocess.run(
         [sys.executable, "-c", SERVE_PROGRAM], capture_output=True, text=True, env=env, timeout=60
     )
