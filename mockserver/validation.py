@@ -648,8 +648,8 @@ def _json_problem(raw: bytes, refusal: orjson.JSONDecodeError) -> Problem:
         return _too_deep_problem(text)
     except ValueError:  # an integer too long for int() (sys.get_int_max_str_digits)
         pass
-    # What Python's json reads and orjson does not: NaN, Infinity, integers beyond 64
-    # bits, lone surrogates. Not JSON (RFC 8259), or not what a client can rely on.
+    # What Python's json reads and orjson does not: NaN, Infinity, numbers beyond a
+    # double, lone surrogates. Not JSON (RFC 8259), or not what a client can rely on.
     return _json_invalid(refusal.pos, refusal.msg)
 
 
