@@ -103,6 +103,7 @@ SPEC_REASONS: Final[dict[str, Callable[[Mapping[str, Any]], str]]] = {
     "less_than": lambda ctx: f"must be less than {_number(ctx['lt'])}",
     "greater_than_equal": lambda ctx: f"must be at least {_number(ctx['ge'])}",
     "greater_than": lambda ctx: f"must be greater than {_number(ctx['gt'])}",
+    "value_error": lambda ctx: f"is not valid: {ctx.get('error', '')}",
     "multiple_of": lambda ctx: f"must be a multiple of {_number(ctx['multiple_of'])}",
     "too_long": lambda ctx: f"must have at most {ctx['max_length']} items",
     "too_short": lambda ctx: f"must have at least {ctx['min_length']} items",

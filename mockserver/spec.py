@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HTTP_METHODS",
+    "RULES_EXTENSION",
     "Operation",
     "Parameter",
     "Spec",
@@ -34,6 +35,10 @@ __all__ = [
 ]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+# The one extension the fake obeys: rules across an object's fields that JSON Schema
+# cannot state (validation.py reads it; kept by to_json_schema).
+RULES_EXTENSION = "x-freepik-mock-rules"
 
 # Keys of the OpenAPI 3.0 Schema Object that JSON Schema does not know, or that only
 # document: dropped so that a validator never trips over them.
@@ -170,7 +175,9 @@ def to_json_schema(schema: Any) -> Any:
         return schema
     out: dict[str, Any] = {}
     for key, value in schema.items():
-        if key in _OPENAPI_ONLY_KEYS or (isinstance(key, str) and key.startswith("x-")):
+        if key in _OPENAPI_ONLY_KEYS or (
+            isinstance(key, str) and key.startswith("x-") and key != RULES_EXTENSION
+        ):
             continue
         if key in ("properties", "patternProperties", "definitions") and isinstance(value, Mapping):
             out[key] = {name: to_json_schema(sub) for name, sub in value.items()}

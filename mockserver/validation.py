@@ -13,6 +13,11 @@ values are strings on the wire and read lax, as FastAPI reads them. In the ``obs
 profile a null on an optional field counts as absent (the live API accepted
 ``"prompt": null``); in the ``spec`` profile it is refused unless the field is nullable.
 
+Rules across an object's fields that JSON Schema cannot state (the spec's prose: "prompt
+or multi_prompt", "at most 4 elements plus reference images") are declared on the object
+as the ``x-freepik-mock-rules`` extension (:class:`_FieldRule` says how) and refused as a
+pydantic model validator would refuse them.
+
 Validation gives a verdict only: the body a handler gets is the parsed JSON as sent,
 with the schema's top-level defaults filled in. Nothing here knows a field by name:
 every rule comes from the schemas, and a keyword the compiler does not know is a
@@ -39,7 +44,7 @@ from pydantic_core import core_schema as cs
 
 from .limits import MAX_JSON_DEPTH, too_deep
 from .reasons import Profile
-from .spec import Operation, SpecError
+from .spec import RULES_EXTENSION, Operation, SpecError
 
 __all__ = [
     "BodyValidator",
@@ -221,6 +226,8 @@ class _Compiler:
                 merged[keyword] = properties
             elif keyword in ("items", "additionalProperties"):
                 merged[keyword] = _both(merged[keyword], value)
+            elif keyword == RULES_EXTENSION:
+                merged[keyword] = [*merged[keyword], *value]
             elif keyword == "required":
                 merged[keyword] = [
                     *merged[keyword],
@@ -429,7 +436,14 @@ class _Compiler:
             options = {"extra_behavior": "allow", "extras_schema": extras_core}
         # A model's fields, read as FastAPI reads a body (from_attributes): pydantic's
         # "Input should be a valid dictionary or object to extract fields from".
-        core_schema = cs.model_fields_schema(fields, from_attributes=True, **options)
+        core_schema: cs.CoreSchema = cs.model_fields_schema(fields, from_attributes=True, **options)
+        rules = schema.get(RULES_EXTENSION)
+        if rules is not None:
+            where = f"{self.where}#{pointer}/{_escape(RULES_EXTENSION)}"
+            if not isinstance(rules, list):
+                raise SpecError(f"{where}: a list of rules, please")
+            checks = [_FieldRule(rule, set(fields), f"{where}/{i}") for i, rule in enumerate(rules)]
+            core_schema = cs.no_info_after_validator_function(_checked_by(checks), core_schema)
         return core_schema, _Place(fields=places, extras=extras)
 
 
@@ -474,6 +488,95 @@ def _both(first: Any, second: Any) -> Any:
     if second is True or second == {}:
         return first
     return {"allOf": [first, second]}
+
+
+class _FieldRule:
+    """One rule across an object's fields, from the ``x-freepik-mock-rules`` extension:
+    what the spec's prose says and JSON Schema cannot. Either
+
+    - ``given: [a, b]`` with ``min`` and/or ``max``: how many of the fields are given
+      (present and not null), or
+    - ``items: [a, b]`` with ``max``: how many items the array fields hold in all;
+
+    optionally only ``when_given: [c, d]`` (one of them is given) or ``unless_given``
+    (none is), and with a ``message`` of its own. A broken rule is refused as a pydantic
+    model validator refuses: ``value_error``, ``Value error, <message>``, at the object.
+    """
+
+    KEYS: Final = frozenset(
+        {"given", "items", "min", "max", "when_given", "unless_given", "message"}
+    )
+
+    def __init__(self, rule: Any, fields: set[str], where: str) -> None:
+        if not isinstance(rule, Mapping) or not rule.keys() <= self.KEYS:
+            raise SpecError(f"{where}: a rule takes {', '.join(sorted(self.KEYS))}")
+        if ("given" in rule) == ("items" in rule):
+            raise SpecError(f"{where}: a rule counts either 'given' or 'items' fields")
+        self.counts_items = "items" in rule
+        self.fields = _names(rule, "items" if self.counts_items else "given", fields, where)
+        self.when_given = _names(rule, "when_given", fields, where)
+        self.unless_given = _names(rule, "unless_given", fields, where)
+        self.min: int | None = rule.get("min")
+        self.max: int | None = rule.get("max")
+        if self.min is None and self.max is None:
+            raise SpecError(f"{where}: a rule needs a min or a max")
+        if self.counts_items and self.min is not None:
+            raise SpecError(f"{where}: an items rule takes a max only")
+        self.message = str(rule.get("message") or self._default_message())
+
+    def _default_message(self) -> str:
+        names = ", ".join(self.fields)
+        if self.counts_items:
+            text = f"{names} may hold at most {self.max} items in all"
+        elif self.min == self.max == 1:
+            text = f"exactly one of {names} is required"
+        elif self.max is None:
+            text = f"one of {names} is required" if self.min == 1 else ""
+            text = text or f"at least {self.min} of {names} are required"
+        elif not self.min:
+            text = f"at most {self.max} of {names} may be given"
+        else:
+            text = f"{self.min} to {self.max} of {names} must be given"
+        if self.when_given:
+            text += f" when {' or '.join(self.when_given)} is given"
+        if self.unless_given:
+            text += f" unless {' or '.join(self.unless_given)} is given"
+        return text
+
+    def broken(self, values: Mapping[str, Any]) -> bool:
+        """Whether an object's validated field ``values`` break the rule."""
+        if self.when_given and all(values.get(n) is None for n in self.when_given):
+            return False
+        if any(values.get(n) is not None for n in self.unless_given):
+            return False
+        if self.counts_items:
+            count = sum(len(values[n]) for n in self.fields if isinstance(values.get(n), list))
+        else:
+            count = sum(values.get(n) is not None for n in self.fields)
+        too_few = self.min is not None and count < self.min
+        return too_few or (self.max is not None and count > self.max)
+
+
+def _names(rule: Mapping[str, Any], key: str, fields: set[str], where: str) -> tuple[str, ...]:
+    names = rule.get(key, [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise SpecError(f"{where}: {key} must be a list of field names")
+    unknown = [n for n in names if n not in fields]
+    if unknown:
+        raise SpecError(f"{where}: {key} names no property {', '.join(unknown)}")
+    return tuple(names)
+
+
+def _checked_by(rules: list[_FieldRule]) -> Any:
+    def check(validated: Any) -> Any:
+        values = validated[0]  # model_fields' output: (fields, extras, fields set)
+        for rule in rules:
+            if rule.broken(values):
+                # As a model validator's ValueError: pydantic words it "Value error, ...".
+                raise ValueError(rule.message)
+        return validated
+
+    return check
 
 
 def _escape(name: str) -> str:
@@ -602,7 +705,12 @@ def _problems(exc: ValidationError, source: str, place: _Place) -> list[Problem]
     for error in exc.errors(include_url=False, include_input=False):
         loc = (source, *place.locate(error["loc"]))
         if loc not in found:
-            found[loc] = Problem(loc, error["type"], error["msg"], error.get("ctx") or {})
+            # A validator's own exception stands in ctx; JSON has its text, as here.
+            ctx = {
+                key: str(value) if isinstance(value, BaseException) else value
+                for key, value in (error.get("ctx") or {}).items()
+            }
+            found[loc] = Problem(loc, error["type"], error["msg"], ctx)
     return list(found.values())
 
 

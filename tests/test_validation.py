@@ -19,7 +19,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
-from pydantic import AnyUrl, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AnyUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from mockserver.spec import Operation, SpecError, load_spec
 from mockserver.validation import (
@@ -598,3 +606,121 @@ def test_the_verdict_is_jsonschemas_but_for_the_documented_differences(
             assert got - uri_strings == expected - uri_strings - absent, (profile, body)
         else:
             assert got - uri_strings == expected - uri_strings, (profile, body)
+
+
+# The text/image-to-video request's rules across fields (issue 17; the docs page's prose:
+# text-to-video needs prompt unless multi_prompt is given; image-to-video takes prompt or
+# multi_prompt, not both; at most 4 elements plus reference images; at most 2 voice ids;
+# at most 6 shots), declared as the extension on the T2V schema above.
+RULES = [
+    {"given": ["prompt", "multi_prompt"], "min": 1, "unless_given": ["image_url"]},
+    {"given": ["prompt", "multi_prompt"], "min": 1, "max": 1, "when_given": ["image_url"]},
+    {"items": ["elements", "image_urls"], "max": 4},
+    {"items": ["voice_ids"], "max": 2},
+    {"items": ["multi_prompt"], "max": 6, "message": "at most 6 shots"},
+]
+RULED = BodyValidator({**T2V_SCHEMA, "x-freepik-mock-rules": RULES})
+RULED_SPEC = BodyValidator({**T2V_SCHEMA, "x-freepik-mock-rules": RULES}, profile="spec")
+
+
+class RuledT2VBody(T2VBody):
+    """The same rules as a FastAPI app would write them: one model validator."""
+
+    @model_validator(mode="after")
+    def rules_across_fields(self) -> RuledT2VBody:
+        prompts = (self.prompt is not None) + (self.multi_prompt is not None)
+        if self.image_url is None and prompts < 1:
+            raise ValueError("one of prompt, multi_prompt is required unless image_url is given")
+        if self.image_url is not None and prompts != 1:
+            raise ValueError(
+                "exactly one of prompt, multi_prompt is required when image_url is given"
+            )
+        if len(self.elements or []) + len(self.image_urls or []) > 4:
+            raise ValueError("elements, image_urls may hold at most 4 items in all")
+        if len(self.voice_ids or []) > 2:
+            raise ValueError("voice_ids may hold at most 2 items in all")
+        return self
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"prompt": "a cat"},
+        {"multi_prompt": ["a", "b"]},
+        {"prompt": None, "multi_prompt": ["a"]},  # null is absent
+        {"image_url": "https://example.com/a.png", "multi_prompt": ["a"]},
+        {"prompt": "a", "elements": [{}, {}], "image_urls": ["x", "y"], "voice_ids": ["v"]},
+        {},  # text-to-video without a prompt
+        {"prompt": None},
+        {"image_url": "https://example.com/a.png"},
+        {"image_url": "https://example.com/a.png", "prompt": "a", "multi_prompt": ["b"]},
+        {"prompt": "a", "elements": [{}, {}, {}], "image_urls": ["x", "y"]},
+        {"prompt": "a", "voice_ids": ["1", "2", "3"]},
+        {"prompt": 5},  # a field's own rule first: the object's rules are not asked
+    ],
+    ids=repr,
+)
+def test_rules_across_fields_answer_as_a_pydantic_model_validator(body: dict[str, Any]) -> None:
+    assert ours(RULED.body, orjson.dumps(body)) == pydantics(RuledT2VBody, body)
+
+
+def test_a_broken_rule_is_one_problem_at_the_body_in_the_same_envelope() -> None:
+    from mockserver.reasons import invalid_params_body
+
+    with pytest.raises(RequestInvalid) as refused:
+        RULED_SPEC.body(b'{"prompt": "a", "voice_ids": ["1", "2", "3"]}')
+    (problem,) = refused.value.problems
+    assert problem == Problem(
+        ("body",),
+        "value_error",
+        "Value error, voice_ids may hold at most 2 items in all",
+        {"error": "voice_ids may hold at most 2 items in all"},
+    )
+    assert invalid_params_body([problem], "observed") == {
+        "message": "Validation error",
+        "invalid_params": [
+            {"field": "body", "reason": "Value error, voice_ids may hold at most 2 items in all"}
+        ],
+    }
+    assert invalid_params_body([problem], "spec")["invalid_params"] == [
+        {"name": "body", "reason": "Request body is not valid: voice_ids may hold at most 2 items "
+         "in all"}
+    ]  # fmt: skip
+
+
+def test_a_rule_may_say_it_in_its_own_words() -> None:
+    # multi_prompt's maxItems 6 refuses 7 shots first; here the rule does, on 7 of 8 allowed.
+    schema = {
+        "type": "object",
+        "properties": {"shots": {"type": "array"}},
+        "x-freepik-mock-rules": [{"items": ["shots"], "max": 6, "message": "at most 6 shots"}],
+    }
+    assert ours(BodyValidator(schema).body, b'{"shots": [1, 2, 3, 4, 5, 6, 7]}') == [
+        ("value_error", ("body",), "Value error, at most 6 shots")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rules", "complaint"),
+    [
+        ({"given": ["prompt"]}, "needs a min or a max"),
+        ({"given": ["nope"], "min": 1}, "names no property nope"),
+        ({"given": ["prompt"], "items": ["voice_ids"], "max": 1}, "either 'given' or 'items'"),
+        ({"items": ["voice_ids"], "min": 1}, "takes a max only"),
+        ({"given": ["prompt"], "min": 1, "sometimes": True}, "a rule takes"),
+    ],
+)
+def test_a_malformed_rule_fails_at_compile_time_saying_where(
+    rules: dict[str, Any], complaint: str
+) -> None:
+    with pytest.raises(SpecError, match=complaint) as refused:
+        BodyValidator({**T2V_SCHEMA, "x-freepik-mock-rules": [rules]}, where="t2v.yaml")
+    assert str(refused.value).startswith("t2v.yaml#/x-freepik-mock-rules/0: ")
+
+
+def test_the_rules_survive_the_spec_conversion() -> None:
+    from mockserver.spec import to_json_schema
+
+    converted = to_json_schema({**T2V_SCHEMA, "x-freepik-mock-rules": RULES, "x-other": 1})
+    assert converted["x-freepik-mock-rules"] == RULES
+    assert "x-other" not in converted
