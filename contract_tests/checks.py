@@ -83,11 +83,14 @@ def check_answer(operation: Operation, exchange: Exchange) -> list[str]:
 
 
 def invalid_params_name(item: Any) -> str | None:
-    """The field an ``invalid_params`` item names: ``field`` (the API) or ``name`` (the spec)."""
+    """The field an ``invalid_params`` item names: ``field`` (the API's location path,
+    ``body.cfg_scale``) or ``name`` (the spec's ``cfg_scale``)."""
     if isinstance(item, Mapping):
-        for key in ("field", "name"):
-            if isinstance(item.get(key), str):
-                return str(item[key])
+        if isinstance(item.get("field"), str):
+            source, _, name = str(item["field"]).partition(".")
+            return name if source in ("body", "query") and name else str(item["field"])
+        if isinstance(item.get("name"), str):
+            return str(item["name"])
     return None
 
 

@@ -117,9 +117,12 @@ def applicable_mutations(schema: Mapping[str, Any]) -> list[Mutation]:
     """Every mutation the body schema admits, in the spec's field order."""
     schema = merged_schema(schema)
     properties: Mapping[str, Any] = schema.get("properties") or {}
-    found = [Mutation("missing_required", name) for name in schema.get("required") or []]
+    required = schema.get("required") or []
+    found = [Mutation("missing_required", name) for name in required]
     for name, sub in properties.items():
-        found.extend(Mutation(kind, name) for kind in _kinds_for(sub))
+        # The live API takes null on an optional field as absent (facts file, observed).
+        kinds = [k for k in _kinds_for(sub) if k != "null" or name in required]
+        found.extend(Mutation(kind, name) for kind in kinds)
     found.append(Mutation("non_object_body"))
     return found
 

@@ -93,7 +93,7 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
                 ),
             ),
         ],
-        exception_handlers=exception_handlers(),
+        exception_handlers=exception_handlers(config.profile),
         lifespan=lifespan,
     )
     # An unknown path is a JSON 404, never an empty 307 to a neighbour with(out) a slash.

@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,9 +51,9 @@ def _add_serve(sub: Any) -> None:
     )
     add("--spec-dir", help="folder of OpenAPI documents to obey (default: the vendored spec)")
     add(
-        "--invalid-params-key",
-        choices=["field", "name"],
-        help="key of each invalid_params item: field (the API's) or name (the spec example's)",
+        "--profile",
+        choices=["observed", "spec"],
+        help="answer as the live API was observed answering (default) or as the spec's examples",
     )
     add(
         "--clock",
@@ -217,32 +216,10 @@ def _serve(args: argparse.Namespace) -> int:
     # (measured with 50,000 creates; one pass every few seconds under load).
     gc.freeze()
     gc.enable()  # paused by main() for start-up
-    _prepare_validators_later(app)
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
     print("freepik-mock stopped", flush=True)
     return 0
-
-
-# Long enough for the first answers to go out first, short enough to come before most
-# clients send a body the fake must refuse.
-_PREPARE_AFTER_SECONDS = 0.5
-
-
-def _prepare_validators_later(app: Any) -> threading.Timer:
-    """Build the jsonschema validators (and import jsonschema, about 50 ms) in the
-    background shortly after start: off the path to the first answer, and not paid by
-    the first refused body. Valid bodies never need them (fastpath.py)."""
-
-    def prepare() -> None:
-        for validator in app.state.mock.validators.values():
-            validator.prepare()
-        gc.freeze()  # jsonschema's modules and validators too (see _serve)
-
-    timer = threading.Timer(_PREPARE_AFTER_SECONDS, prepare)
-    timer.daemon = True
-    timer.start()
-    return timer
 
 
 def _add_contract(sub: Any) -> None:

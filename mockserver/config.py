@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 from .clock import ClockMode
-from .errors import InvalidParamsKey
 from .limits import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES
 from .media import MediaCheckMode
+from .reasons import Profile
 from .webhooks import SigningScheme
 
 if TYPE_CHECKING:
@@ -38,8 +38,8 @@ class MockConfig:
     spec_dir: Path | None = None
     # Auth: with no keys, any non-empty key is accepted.
     api_keys: tuple[str, ...] = field(default=(), repr=False)
-    # Key of each invalid_params item: "field" (what the API sends) or "name" (spec example).
-    invalid_params_key: InvalidParamsKey = "field"
+    # Whose answers to reproduce: "observed" (the live API's) or "spec" (its examples).
+    profile: Profile = "observed"
     # Lifecycle: seconds after creation, each multiplied by time_scale.
     clock: ClockMode = "system"
     time_scale: float = 1.0

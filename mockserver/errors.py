@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -18,22 +18,17 @@ from starlette.responses import Response
 from starlette.types import ExceptionHandler
 
 from .limits import BodyTimedOut, BodyTooLarge
-from .validation import InvalidParam
+from .reasons import Profile, invalid_params_body
+from .validation import Problem, RequestInvalid
 
 __all__ = [
-    "INVALID_PARAMS_MESSAGE",
     "ApiError",
-    "InvalidParamsKey",
     "JSONBytesResponse",
     "error_response",
     "exception_handlers",
     "json_response",
     "message_for_status",
 ]
-
-InvalidParamsKey = Literal["field", "name"]
-
-INVALID_PARAMS_MESSAGE = "Your request has invalid params"
 
 # Bodies of the statuses the API is known to answer with (facts file, "Response bodies").
 _KNOWN_MESSAGES: dict[int, str] = {
@@ -114,11 +109,9 @@ class ApiError(Exception):
         return cls.with_message(400, message)
 
     @classmethod
-    def invalid_params(
-        cls, params: Iterable[InvalidParam], key: InvalidParamsKey = "field"
-    ) -> ApiError:
-        items = [{key: param.field, "reason": param.reason} for param in params]
-        return cls(400, {"message": INVALID_PARAMS_MESSAGE, "invalid_params": items})
+    def invalid_params(cls, problems: Iterable[Problem], profile: Profile = "observed") -> ApiError:
+        """A 400 listing ``problems`` in ``profile``'s wording (reasons.py)."""
+        return cls(400, invalid_params_body(problems, profile))
 
 
 # Both close the connection: the unread rest of the body cannot frame a next request.
@@ -160,10 +153,17 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return error_response(500)
 
 
-def exception_handlers() -> dict[Any, ExceptionHandler]:
-    """How every failure in a request becomes an answer, for every route alike."""
+def exception_handlers(profile: Profile) -> dict[Any, ExceptionHandler]:
+    """How every failure in a request becomes an answer, for every route alike, in
+    ``profile``'s wording."""
+
+    async def request_invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestInvalid)
+        return ApiError.invalid_params(exc.problems, profile).response()
+
     return {
         ApiError: _api_error,
+        RequestInvalid: request_invalid,
         HTTPException: _http_error,
         BodyTooLarge: _too_large,
         BodyTimedOut: _timed_out,

@@ -19,7 +19,7 @@ from .lifecycle import IllegalTransition, Lifecycle
 from .media import MediaChecker, MediaKind, media_fields
 from .spec import Spec, package_folder
 from .tasks import FAILED, InMemoryTaskStore, Task, TaskStore
-from .validation import OperationValidator, format_checker
+from .validation import OperationValidator
 from .webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:
@@ -49,8 +49,7 @@ class MockRuntime:
         # Each operation's task family (its collection path): tasks are read and listed
         # only through the family that created them.
         self.families = families(spec)
-        checker = format_checker()
-        self.validators = {op.operation_id: OperationValidator(op, checker) for op in spec}
+        self.validators = {op.operation_id: OperationValidator(op, config.profile) for op in spec}
         self.clock = make_clock(config.clock)
         self.manual_clock = self.clock if isinstance(self.clock, ManualClock) else None
         self.store: TaskStore = store if store is not None else InMemoryTaskStore()

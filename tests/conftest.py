@@ -171,14 +171,3 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _start_up_cache_in_a_temporary_folder(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[None]:
-    """The spec cache (mockserver/cache.py) of this session, and of the servers it
-    starts, lives in a temporary folder, never in the user's ~/.cache."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FREEPIK_MOCK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        yield

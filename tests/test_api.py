@@ -53,43 +53,70 @@ async def test_invalid_request_lists_every_failing_field() -> None:
     async with fake() as client:
         response = await client.post(CREATE, json=body, headers=AUTH)
     assert response.status_code == 400
+    # The live API's envelope and pydantic's wording, in the spec's property order.
     assert response.json() == {
-        "message": "Your request has invalid params",
+        "message": "Validation error",
         "invalid_params": [
-            {"field": "cfg_scale", "reason": "Parameter 'cfg_scale' must be at most 2"},
-            {"field": "duration", "reason": "Parameter 'duration' must be a string"},
-            {"field": "video_url", "reason": "Parameter 'video_url' must be a valid uri"},
+            {
+                "field": "body.video_url",
+                "reason": "Input should be a valid URL, relative URL without a base",
+            },
+            {
+                "field": "body.duration",
+                "reason": "Input should be '3', '4', '5', '6', '7', '8', '9', '10', '11', "
+                "'12', '13', '14' or '15'",
+            },
+            {"field": "body.cfg_scale", "reason": "Input should be less than or equal to 2"},
         ],
     }
 
 
-async def test_invalid_params_key_can_follow_the_spec_example() -> None:
-    async with fake(invalid_params_key="name") as client:
+async def test_the_spec_profile_answers_as_the_spec_example() -> None:
+    async with fake(profile="spec") as client:
         response = await client.post(CREATE, json={}, headers=AUTH)
-    assert response.json()["invalid_params"] == [
-        {"name": "video_url", "reason": "Parameter 'video_url' is required"}
-    ]
+    assert response.json() == {
+        "message": "Your request parameters didn't validate.",
+        "invalid_params": [{"name": "video_url", "reason": "Parameter 'video_url' is required"}],
+    }
 
 
 @pytest.mark.parametrize(
-    ("content", "content_type", "message"),
+    ("content", "field", "reason"),
     [
-        (b"{not json", "application/json", "Request body is not valid JSON: "),
-        (b"", "application/json", "Request body is required"),
-        (b'{"video_url": NaN}', "application/json", "Request body is not valid JSON: "),
-        (b"video_url=x", "application/x-www-form-urlencoded", "Content-Type "),
-        (b"<xml/>", "text/xml", "Content-Type "),
+        (b"{not json", "body.1", "JSON decode error"),
+        (b"", "body", "Field required"),
+        (b'{"video_url": NaN}', "body.14", "JSON decode error"),
     ],
 )
-async def test_unreadable_bodies_get_400_saying_what_is_wrong(
-    content: bytes, content_type: str, message: str
+async def test_unreadable_bodies_get_400_saying_where(
+    content: bytes, field: str, reason: str
+) -> None:
+    async with fake() as client:
+        response = await client.post(
+            CREATE, content=content, headers={**AUTH, "content-type": "application/json"}
+        )
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "Validation error",
+        "invalid_params": [{"field": field, "reason": reason}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [(b"video_url=x", "application/x-www-form-urlencoded"), (b"<xml/>", "text/xml")],
+)
+async def test_bodies_of_other_media_types_get_400_saying_what_to_send(
+    content: bytes, content_type: str
 ) -> None:
     async with fake() as client:
         response = await client.post(
             CREATE, content=content, headers={**AUTH, "content-type": content_type}
         )
     assert response.status_code == 400
-    assert response.json()["message"].startswith(message)
+    assert response.json() == {
+        "message": f"Content-Type '{content_type}' is not supported; send application/json"
+    }
 
 
 async def test_a_json_array_body_is_refused_as_not_an_object() -> None:
@@ -97,7 +124,10 @@ async def test_a_json_array_body_is_refused_as_not_an_object() -> None:
         response = await client.post(CREATE, json=[{"video_url": VIDEO}], headers=AUTH)
     assert response.status_code == 400
     assert response.json()["invalid_params"] == [
-        {"field": "body", "reason": "Request body must be a JSON object"}
+        {
+            "field": "body",
+            "reason": "Input should be a valid dictionary or object to extract fields from",
+        }
     ]
 
 
@@ -174,14 +204,18 @@ async def test_list_pages_newest_first() -> None:
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"page": "0"}, "page"), ({"page_size": "101"}, "page_size"), ({"page": "x"}, "page")],
+    [
+        ({"page": "0"}, "query.page"),
+        ({"page_size": "101"}, "query.page_size"),
+        ({"page": "x"}, "query.page"),
+    ],
 )
 async def test_bad_paging_parameters_get_400(params: dict[str, str], field: str) -> None:
     async with fake() as client:
         response = await client.get(TASKS, params=params, headers=AUTH)
     assert response.status_code == 400
     body = response.json()
-    assert body["message"] == "Your request has invalid params"
+    assert body["message"] == "Validation error"
     assert [p["field"] for p in body["invalid_params"]] == [field]
 
 

@@ -163,7 +163,8 @@ def planted():
     }
 
 # What our dependencies plant themselves (pytest's py shim, trio, pygments) is theirs.
-import anyio, httpx, hypothesis, orjson, pytest, respx, starlette.applications, uvicorn, yaml
+import anyio, httpx, hypothesis, orjson, pydantic_core, pytest, respx, starlette.applications, yaml
+import uvicorn.protocols.http.h11_impl, uvicorn.protocols.http.httptools_impl
 theirs = planted()
 import mockserver, mockserver.pytest_plugin
 print("planted:", sorted(planted() - theirs))

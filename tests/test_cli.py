@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.cache import CACHE_DIR_ENV
 from mockserver.cli import main
 
 # uvicorn's Server.run replaced by a probe: what would serving start with?
@@ -33,7 +32,7 @@ print("collector on after main:", gc.isenabled())
 
 
 def test_serving_runs_with_the_collector_on(tmp_path: Path) -> None:
-    env = {**os.environ, CACHE_DIR_ENV: str(tmp_path)}
+    env = dict(os.environ)
     completed = subprocess.run(
         [sys.executable, "-c", SERVE_PROGRAM], capture_output=True, text=True, env=env, timeout=60
     )
@@ -74,3 +73,28 @@ def test_main_leaves_the_collector_as_it_found_it(
     with pytest.raises(SystemExit):
         main(["serve", "--clock", "no-such-clock"])  # argparse refuses
     assert gc.isenabled() is enabled
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "profile"),
+    [
+        ([], {}, "observed"),
+        (["--profile", "spec"], {}, "spec"),
+        ([], {"FREEPIK_MOCK_PROFILE": "spec"}, "spec"),
+        (["--profile", "observed"], {"FREEPIK_MOCK_PROFILE": "spec"}, "observed"),
+    ],
+)
+def test_serve_profile_comes_from_the_option_or_the_environment(
+    argv: list[str], environ: dict[str, str], profile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import argparse
+
+    from mockserver.cli import _add_serve, _config_from
+
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    parser = argparse.ArgumentParser()
+    _add_serve(parser.add_subparsers(dest="command"))
+    assert _config_from(parser.parse_args(["serve", *argv])).profile == profile
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--invalid-params-key", "name"])  # folded into --profile

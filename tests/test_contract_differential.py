@@ -81,7 +81,7 @@ def test_fake_against_a_served_fake_with_the_spec_example_keys(tmp_path: Path) -
     # The spec's example keys invalid_params items by "name", the API by "field": the
     # comparison reports a body-shape difference, not a field-naming one.
     with served_fake(
-        "--clock", "manual", "--invalid-params-key", "name", "--api-key", "contract-test-key"
+        "--clock", "manual", "--profile", "spec", "--api-key", "contract-test-key"
     ) as url:  # fmt: skip
         run = run_contract(
             tmp_path, "--target", "fake", "--compare", url, "--examples", "10",

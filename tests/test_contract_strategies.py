@@ -22,11 +22,10 @@ from contract_tests.strategies import (
     valid_queries,
 )
 from mockserver.spec import load_yaml, vendored_spec_dir
-from mockserver.validation import format_checker
 
 SPEC = ContractSpec.load()
 SCHEMA = SPEC.request_schema
-VALIDATOR = Draft4Validator(SCHEMA, format_checker=format_checker().jsonschema)
+VALIDATOR = Draft4Validator(SCHEMA, format_checker=Draft4Validator.FORMAT_CHECKER)
 
 
 @settings(max_examples=200)

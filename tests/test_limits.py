@@ -61,10 +61,14 @@ def test_streamed_body_is_refused_without_reading_the_rest() -> None:
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 1000, 10_000])
 def test_json_nested_too_deep_is_a_400(depth: int) -> None:
     nested = b"[" * depth + b"]" * depth
-    body = b'{"video_url": "https://example.com/a.mp4", "extra": ' + nested + b"}"
+    prefix = b'{"video_url": "https://example.com/a.mp4", "extra": '
+    body = prefix + nested + b"}"
     response = asyncio.run(_post(MockConfig(), body))
     assert response.status_code == 400
-    assert response.json()["message"].startswith("Request body is not valid JSON")
+    ((item,),) = [response.json()["invalid_params"]]
+    assert item["reason"] == "JSON decode error"
+    # Where the first level past the limit opens (the object itself is the first level).
+    assert item["field"] == f"body.{len(prefix) + MAX_JSON_DEPTH - 1}"
 
 
 def test_too_deep_counts_levels() -> None:

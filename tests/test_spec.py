@@ -95,9 +95,9 @@ async def test_a_changed_spec_changes_validation_with_no_code_change(tmp_path: P
         response = await changed.post(CREATE, json=body, headers=AUTH)
     assert response.status_code == 400
     assert sorted(p["field"] for p in response.json()["invalid_params"]) == [
-        "cfg_scale",
-        "duration",
-        "prompt",
+        "body.cfg_scale",
+        "body.duration",
+        "body.prompt",
     ]
 
 

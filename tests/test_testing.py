@@ -90,7 +90,7 @@ def test_the_api_answers_in_its_own_shape(fake: FreepikMock) -> None:
     assert missing_key.status_code == 401
     assert missing_key.json() == {"message": "Missing API key"}
     assert invalid.status_code == 400
-    assert invalid.json()["invalid_params"][0]["field"] == "video_url"
+    assert invalid.json()["invalid_params"][0]["field"] == "body.video_url"
 
 
 @pytest.mark.anyio
