@@ -52,7 +52,7 @@ def authenticate(runtime: MockRuntime, operation: Operation, request: Request) -
     if runtime.api_keys and not any(
         hmac.compare_digest(key.encode(), known) for known in runtime.api_keys
     ):
-        raise ApiError.invalid_api_key()
+        raise ApiError.invalid_api_key(runtime.config.profile)
     return owner_of(key)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -22,6 +22,7 @@ from .reasons import Profile, invalid_params_body
 from .validation import Problem, RequestInvalid
 
 __all__ = [
+    "OBSERVED_INVALID_KEY_BODY",
     "ApiError",
     "JSONBytesResponse",
     "error_response",
@@ -29,6 +30,14 @@ __all__ = [
     "json_response",
     "message_for_status",
 ]
+
+# The wrong-key 401 exactly as recorded from the live API (five recordings, every endpoint
+# alike): 220 bytes, trailing newline included. The spec's example says "Invalid API key".
+OBSERVED_INVALID_KEY_BODY: Final = (
+    b'{"message":"Unauthorized: The provided API key is invalid. Please verify your API key '
+    b"at https://www.freepik.com/developers/dashboard/api-key. If you need a new key, you "
+    b'can request one at https://www.freepik.com/api."}\n'
+)
 
 # Bodies of the statuses the API is known to answer with (facts file, "Response bodies").
 _KNOWN_MESSAGES: dict[int, str] = {
@@ -78,9 +87,13 @@ class ApiError(Exception):
     """Raised anywhere in a request; rendered as the API's JSON error body."""
 
     def __init__(
-        self, status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        body: dict[str, Any] | bytes,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(status, body.get("message"))
+        # A body given as bytes is sent as it is (an answer recorded byte for byte).
+        super().__init__(status, body if isinstance(body, bytes) else body.get("message"))
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
@@ -97,7 +110,9 @@ class ApiError(Exception):
         return cls.with_message(401, "Missing API key")
 
     @classmethod
-    def invalid_api_key(cls) -> ApiError:
+    def invalid_api_key(cls, profile: Profile = "observed") -> ApiError:
+        if profile == "observed":
+            return cls(401, OBSERVED_INVALID_KEY_BODY)
         return cls.with_message(401, "Invalid API key")
 
     @classmethod

@@ -8,6 +8,7 @@ import pytest
 from helpers import AUTH, CREATE, TASKS, VIDEO, client_for, create, fake
 
 from mockserver import MockConfig, create_app
+from mockserver.errors import OBSERVED_INVALID_KEY_BODY
 
 pytestmark = pytest.mark.anyio
 
@@ -162,8 +163,28 @@ async def test_configured_keys_refuse_other_keys() -> None:
             CREATE, json={"video_url": VIDEO}, headers={"x-freepik-api-key": "good-2"}
         )
     assert bad.status_code == 401
-    assert bad.json() == {"message": "Invalid API key"}
+    # Byte for byte as recorded from the live API, trailing newline included.
+    assert bad.content == OBSERVED_INVALID_KEY_BODY
+    assert bad.headers["content-length"] == "220"
+    assert bad.json()["message"].startswith("Unauthorized: The provided API key is invalid.")
     assert good.status_code == 200
+
+
+async def test_the_spec_profile_answers_a_wrong_key_as_the_spec_example_does() -> None:
+    async with fake(api_keys=("good",), profile="spec") as client:
+        bad = await client.post(
+            CREATE, json={"video_url": VIDEO}, headers={"x-freepik-api-key": "x"}
+        )
+        missing = await client.post(CREATE, json={"video_url": VIDEO})
+    assert bad.json() == {"message": "Invalid API key"}
+    assert missing.json() == {"message": "Missing API key"}
+
+
+async def test_a_missing_key_is_the_documented_answer_in_every_profile() -> None:
+    # Never observed: the documented reading is all there is.
+    async with fake() as client:
+        missing = await client.post(CREATE, json={"video_url": VIDEO})
+    assert (missing.status_code, missing.json()) == (401, {"message": "Missing API key"})
 
 
 async def test_auth_is_checked_before_the_body() -> None:

@@ -96,7 +96,7 @@ pytestmark = pytest.mark.freepik_mock(api_keys=["module-key"], complete_after=60
 def test_module_marker(freepik_mock):
     assert freepik_mock.config.complete_after == 60
     wrong = httpx.post(CREATE, json=BODY, headers=KEY)
-    assert wrong.json() == {"message": "Invalid API key"}
+    assert wrong.json()["message"].startswith("Unauthorized: The provided API key is invalid")
 
 
 @pytest.mark.freepik_mock(api_keys=["test-key"])

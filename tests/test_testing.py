@@ -166,7 +166,7 @@ def test_settings_reach_the_fake() -> None:
         task = fake.task(right.json()["data"]["task_id"])
 
     assert wrong.status_code == 401
-    assert wrong.json() == {"message": "Invalid API key"}
+    assert wrong.json()["message"].startswith("Unauthorized: The provided API key is invalid")
     assert task["status"] == "FAILED"
 
 
