@@ -282,7 +282,14 @@ def _add_drift(sub: Any) -> None:
     add(
         "--update",
         action="store_true",
-        help="accept upstream: rewrite the vendored files that drifted and PROVENANCE.md",
+        help="accept upstream: rewrite the vendored files that drifted and PROVENANCE.md; "
+        "the exit code is then that of the drift left after the rewrite",
+    )
+    add(
+        "--show-info",
+        action="store_true",
+        help="list info findings one by one in the text report (default: one line per rule "
+        "with a count; --format json always has them all)",
     )
     add("--output", metavar="FILE", help="write the report to FILE instead of stdout")
     add("--timeout", type=float, default=30.0, metavar="SECONDS", help="per fetch (30)")
@@ -301,6 +308,7 @@ def _drift(args: argparse.Namespace) -> int:
         update=args.update,
         output=args.output,
         timeout=args.timeout,
+        show_info=args.show_info,
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
-from drift_support import CASES, FIXTURES, UPSTREAM_DOCS, needs_upstream
+from drift_support import CASES, FIXTURES, UPSTREAM_DOCS
 
 from mockserver.drift.sources import (
     DEFAULT_UPSTREAM,
@@ -46,7 +46,6 @@ def test_a_docs_page_yields_the_document_in_its_fenced_yaml_block() -> None:
     assert document.text.startswith("openapi: 3.0.0\n")
 
 
-@needs_upstream
 def test_the_seed_form_docs_page_block_is_taken_byte_for_byte() -> None:
     page = UPSTREAM_DOCS / "freepik-docs-Knguyen-data-5e0ab63-generate-std-video-reference.md"
     [document] = load_source(str(page))
@@ -66,8 +65,10 @@ def test_the_seed_form_docs_page_block_is_taken_byte_for_byte() -> None:
         (b"openapi: 2.5.0\n", "only 3.x is supported"),
         (b"openapi: 3.0.0\npaths: [1]\n", "'paths' is not a mapping"),
         (b"<!DOCTYPE html><html><body>Not Found</body></html>", "looks like an HTML page"),
-        (b"# Title\n\nSome *text*: here.\n\n```\ncode\n```\n",
-         "Markdown page without a fenced ```yaml block"),
+        (
+            b"# Title\n\nSome *text*: here.\n\n```\ncode\n```\n",
+            "Markdown page without a fenced ```yaml block",
+        ),
         (b"# Page\n\n```yaml\n- not: openapi\n```\n", "```yaml blocks hold no OpenAPI document"),
     ],
 )
@@ -81,8 +82,11 @@ def test_what_is_not_a_spec_gets_a_message_naming_the_file_and_the_problem(
 
 
 def test_invalid_yaml_says_where() -> None:
-    with pytest.raises(SourceError, match=r"truncated\.yaml: not valid YAML: .* at line 4, "
-                       r"column 6$"):
+    with pytest.raises(
+        SourceError,
+        match=r"truncated\.yaml: not valid YAML: .* at line 4, "
+        r"column 6$",
+    ):
         load_source(str(FIXTURES / "not-a-spec" / "truncated.yaml"))
 
 

@@ -8,9 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from drift_support import BASELINE, UPSTREAM, UPSTREAM_DOCS, case, needs_upstream
+import yaml
+from drift_support import BASELINE, MAGNIFIC, MAGNIFIC_R2V_STD, UPSTREAM_DOCS, case
 
-from mockserver.drift import check_drift, load_source, update_vendored
+from mockserver.drift import FailOn, check_drift, load_source, update_vendored
 from mockserver.drift.update import UpdateError
 from mockserver.spec import load_spec, load_yaml, vendored_spec_dir
 
@@ -33,11 +34,13 @@ def test_only_files_with_drift_are_rewritten(tmp_path: Path) -> None:
     tasks_before = (spec_dir / "kling-v3-omni-tasks.yaml").read_bytes()
     result = update_vendored(spec_dir, load_source(case("cfg-scale-max-1")), today=TODAY)
     assert [entry.name for entry in result.written] == ["kling-v3-omni-std.yaml"]
-    assert result.kept == (("kling-v3-omni-tasks.yaml",
-                            "no drift in its operations: left as it is"),)
+    assert result.kept == (
+        ("kling-v3-omni-tasks.yaml", "no drift in its operations: left as it is"),
+    )
     assert (spec_dir / "kling-v3-omni-tasks.yaml").read_bytes() == tasks_before
     request = load_yaml((spec_dir / "kling-v3-omni-std.yaml").read_bytes())["components"][
-        "schemas"]["kling-v3-omni-video-reference-request"]
+        "schemas"
+    ]["kling-v3-omni-video-reference-request"]
     assert request["properties"]["cfg_scale"]["maximum"] == 1
     report, _ = check_drift([case("cfg-scale-max-1")], spec_dir=spec_dir)
     assert report.findings == ()
@@ -67,8 +70,7 @@ def test_a_partial_source_leaves_the_files_it_cannot_fill(tmp_path: Path) -> Non
     assert result.written == ()
     assert result.kept == (
         ("kling-v3-omni-std.yaml", "no drift in its operations: left as it is"),
-        ("kling-v3-omni-tasks.yaml",
-         "upstream lacks GET /v1/ai/reference-to-video/kling-v3-omni"),
+        ("kling-v3-omni-tasks.yaml", "upstream lacks GET /v1/ai/reference-to-video/kling-v3-omni"),
     )
 
 
@@ -85,34 +87,40 @@ def test_conflicting_components_from_two_sources_write_nothing(tmp_path: Path) -
     assert {p.name: p.read_bytes() for p in spec_dir.iterdir()} == before
 
 
-@needs_upstream
-def test_accepting_the_magnific_spec(tmp_path: Path) -> None:
+def test_accepting_the_whole_magnific_spec_rewrites_every_file(tmp_path: Path) -> None:
     spec_dir = _copy(vendored_spec_dir(), tmp_path)
-    snapshot = str(UPSTREAM / "freepik-openapi-kacperpaczos-1373326.yaml")
-    result = update_vendored(spec_dir, load_source(snapshot), today=TODAY)
-    assert sorted(entry.name for entry in result.written) == [
-        "kling-v3-omni-std.yaml", "kling-v3-omni-tasks.yaml"
-    ]
+    result = update_vendored(spec_dir, load_source(str(MAGNIFIC)), today=TODAY)
+    assert sorted(entry.name for entry in result.written) == sorted(
+        path.name for path in vendored_spec_dir().glob("*.yaml")
+    )
     spec = load_spec(spec_dir)  # the fake and the contract tests read this
+    assert len(spec.operations) == 8
     assert {operation.auth_header for operation in spec} == {"x-magnific-api-key"}
-    post = spec.by_id("postAiReferenceToVideoKlingV3OmniStd")
-    assert post.request_schema is not None
-    assert post.request_schema["properties"]["cfg_scale"]["maximum"] == 1
-    assert post.request_schema["properties"]["aspect_ratio"]["default"] == "16:9"
-    task = spec.by_id("getAiReferenceToVideoKlingV3OmniTask")
-    assert "404" in task.responses  # x-derived: kept although upstream lacks it
+    for operation_id in (
+        "postAiReferenceToVideoKlingV3OmniStd",
+        "postAiReferenceToVideoKlingV3OmniPro",
+    ):
+        request = spec.by_id(operation_id).request_schema
+        assert request is not None
+        assert request["properties"]["cfg_scale"]["maximum"] == 1
+        # Upstream writes 16:9 unquoted; the rewrite keeps the string, not 969.
+        assert request["properties"]["aspect_ratio"]["default"] == "16:9"
+    for path in (
+        "/v1/ai/reference-to-video/kling-v3-omni/{task-id}",
+        "/v1/ai/video/kling-v3-omni/{task-id}",
+    ):
+        task = spec.find("get", path)
+        assert task is not None and "404" in task.responses  # x-derived: kept
     tasks = load_yaml((spec_dir / "kling-v3-omni-tasks.yaml").read_bytes())
     assert "kling-v3-omni-webhook-payload" in tasks["components"]["schemas"]
-    report, _ = check_drift([snapshot], spec_dir=spec_dir, require_all=True)
+    report, _ = check_drift([str(MAGNIFIC)], spec_dir=spec_dir, require_all=True)
     assert report.findings == ()
     assert report.exit_code() == 0
 
 
-@needs_upstream
 def test_accepting_the_seed_docs_page_restores_the_seed_byte_for_byte(tmp_path: Path) -> None:
     spec_dir = _copy(vendored_spec_dir(), tmp_path)
-    magnific = str(UPSTREAM / "freepik-openapi-kacperpaczos-1373326.yaml")
-    update_vendored(spec_dir, load_source(magnific), today=TODAY)
+    update_vendored(spec_dir, load_source(str(MAGNIFIC_R2V_STD)), today=TODAY)
     page = UPSTREAM_DOCS / "freepik-docs-Knguyen-data-5e0ab63-generate-std-video-reference.md"
     result = update_vendored(spec_dir, load_source(str(page)), today=TODAY)
     assert [(e.name, e.kind) for e in result.written] == [
@@ -120,3 +128,96 @@ def test_accepting_the_seed_docs_page_restores_the_seed_byte_for_byte(tmp_path: 
     ]
     seed = vendored_spec_dir() / "kling-v3-omni-std.yaml"
     assert (spec_dir / "kling-v3-omni-std.yaml").read_bytes() == seed.read_bytes()
+
+
+# --- the fake's own extensions (x-freepik-mock-*) ---------------------------------------
+
+RULES = {"one-of-required": [["prompt"], ["multi_prompt"]]}  # content the drift check ignores
+REQUEST = "kling-v3-omni-video-reference-request"
+
+
+def _with_rules(spec_dir: Path, name: str, at: tuple[str, ...]) -> None:
+    """Give the schema at ``at`` in file ``name`` an x-freepik-mock-rules key."""
+    path = spec_dir / name
+    document = load_yaml(path.read_bytes())
+    node = document
+    for part in at:
+        node = node[part]
+    node["x-freepik-mock-rules"] = RULES
+    node["x-freepik-mock-note"] = "any x-freepik-mock-* key is ours"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+
+
+def _rules_in(spec_dir: Path, name: str, at: tuple[str, ...]) -> object:
+    node = load_yaml((spec_dir / name).read_bytes())
+    for part in at:
+        node = node[part]
+    return node.get("x-freepik-mock-rules")
+
+
+def test_an_upstream_without_the_fakes_extensions_is_not_drift(tmp_path: Path) -> None:
+    spec_dir = _copy(BASELINE, tmp_path)
+    at = ("components", "schemas", REQUEST)
+    _with_rules(spec_dir, "kling-v3-omni-std.yaml", at)
+    report, _ = check_drift([case("identical")], spec_dir=spec_dir)
+    assert report.findings == () and report.exit_code(FailOn.ANY) == 0
+    notes = {note.path: note.reason for note in report.not_covered}
+    request = (
+        "$.paths['/v1/ai/reference-to-video/kling-v3-omni-std'].post.requestBody"
+        ".content['application/json'].schema"
+    )
+    assert notes[f"{request}['x-freepik-mock-rules']"] == (
+        "x-freepik-mock-rules is the fake's own extension, which this source does not have"
+    )
+    assert f"{request}['x-freepik-mock-note']" in notes
+
+
+def test_update_keeps_the_fakes_extensions(tmp_path: Path) -> None:
+    spec_dir = _copy(BASELINE, tmp_path)
+    at = ("components", "schemas", REQUEST)
+    _with_rules(spec_dir, "kling-v3-omni-std.yaml", at)
+    result = update_vendored(spec_dir, load_source(case("cfg-scale-max-1")), today=TODAY)
+    [written] = result.written
+    assert "kept the fake's own extensions" in written.kind
+    assert _rules_in(spec_dir, "kling-v3-omni-std.yaml", at) == RULES
+    spec = load_spec(spec_dir)
+    post = spec.by_id("postAiReferenceToVideoKlingV3OmniStd")
+    assert post.request_schema is not None
+    assert post.request_schema["properties"]["cfg_scale"]["maximum"] == 1
+    report, _ = check_drift([case("cfg-scale-max-1")], spec_dir=spec_dir)
+    assert report.findings == ()
+
+
+def test_update_keeps_the_fakes_extensions_when_upstream_renames_the_schema(tmp_path: Path) -> None:
+    spec_dir = _copy(BASELINE, tmp_path)
+    at = ("components", "schemas", REQUEST)
+    _with_rules(spec_dir, "kling-v3-omni-std.yaml", at)
+    upstream = load_yaml(Path(case("cfg-scale-max-1")).read_bytes())
+    schemas = upstream["components"]["schemas"]
+    schemas["video-reference-request"] = schemas.pop(REQUEST)
+    body = upstream["paths"]["/v1/ai/reference-to-video/kling-v3-omni-std"]["post"]["requestBody"][
+        "content"
+    ]["application/json"]
+    body["schema"] = {"$ref": "#/components/schemas/video-reference-request"}
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(yaml.safe_dump(upstream, sort_keys=False), encoding="utf-8")
+    update_vendored(spec_dir, load_source(str(renamed)), today=TODAY)
+    assert (
+        _rules_in(
+            spec_dir, "kling-v3-omni-std.yaml", ("components", "schemas", "video-reference-request")
+        )
+        == RULES
+    )
+
+
+def test_an_extension_upstream_leaves_no_place_for_stops_the_update(tmp_path: Path) -> None:
+    spec_dir = _copy(BASELINE, tmp_path)
+    _with_rules(
+        spec_dir,
+        "kling-v3-omni-std.yaml",
+        ("components", "schemas", REQUEST, "properties", "image_url"),
+    )
+    before = {p.name: p.read_bytes() for p in spec_dir.iterdir()}
+    with pytest.raises(UpdateError, match=r"x-freepik-mock-\w+ at .*image_url has no place"):
+        update_vendored(spec_dir, load_source(case("image-url-removed")), today=TODAY)
+    assert {p.name: p.read_bytes() for p in spec_dir.iterdir()} == before

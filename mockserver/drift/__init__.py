@@ -8,7 +8,7 @@ spec and records their provenance.
 
 from .command import check_drift, run_drift
 from .compare import compare_documents
-from .findings import DriftReport, FailOn, Finding, NotCovered, Severity
+from .findings import DriftReport, FailOn, Finding, NotCovered, Severity, UpdateOutcome
 from .report import FORMATS, render
 from .sources import DEFAULT_UPSTREAM, SourceDocument, SourceError, load_source
 from .update import UpdateError, UpdateResult, update_vendored
@@ -24,6 +24,7 @@ __all__ = [
     "SourceDocument",
     "SourceError",
     "UpdateError",
+    "UpdateOutcome",
     "UpdateResult",
     "check_drift",
     "compare_documents",

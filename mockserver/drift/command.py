@@ -9,7 +9,7 @@ from typing import TextIO
 
 from ..spec import Spec, SpecError, load_spec, vendored_spec_dir
 from .compare import compare_documents
-from .findings import DriftReport, FailOn
+from .findings import EXIT_UNREADABLE, DriftReport, FailOn, UpdateOutcome
 from .report import render
 from .sources import (
     DEFAULT_UPSTREAM,
@@ -22,8 +22,6 @@ from .sources import (
 from .update import UpdateError, update_vendored
 
 __all__ = ["EXIT_UNREADABLE", "check_drift", "run_drift"]
-
-EXIT_UNREADABLE = 3
 
 
 class _Unreadable(Exception):
@@ -45,13 +43,17 @@ def check_drift(
     folder = Path(spec_dir) if spec_dir is not None else vendored_spec_dir()
     spec = load_spec(folder)
     sources = list(upstreams) or [DEFAULT_UPSTREAM]
-    documents = [document for source in sources
-                 for document in load_source(source, timeout=timeout)]
+    documents = [
+        document for source in sources for document in load_source(source, timeout=timeout)
+    ]
     return _compare(spec, folder, sources, documents, require_all), documents
 
 
 def _compare(
-    spec: Spec, folder: Path, sources: Sequence[str], documents: Sequence[SourceDocument],
+    spec: Spec,
+    folder: Path,
+    sources: Sequence[str],
+    documents: Sequence[SourceDocument],
     require_all: bool,
 ) -> DriftReport:
     return compare_documents(
@@ -73,10 +75,17 @@ def run_drift(
     update: bool = False,
     output: Path | str | None = None,
     timeout: float = FETCH_TIMEOUT_S,
+    show_info: bool = False,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """The command: print the report and return the exit code (0, 1, 2 or 3)."""
+    """The command: print the report and return the exit code (0, 1, 2 or 3).
+
+    With ``update`` the exit code, and the verdict printed, are those of the drift that
+    remains once the vendored files are rewritten: the command was asked to accept the
+    drift, so a complete update exits 0 (``drift --update && git commit`` works), and one
+    that had to keep files still drifting fails as a plain check would.
+    """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     folder = Path(spec_dir) if spec_dir is not None else vendored_spec_dir()
@@ -85,31 +94,54 @@ def run_drift(
     except _Unreadable as exc:
         print(f"freepik-mock drift: {exc}", file=err)
         return EXIT_UNREADABLE
-    text = render(report, fmt, fail_on)
+    outcome = _update(folder, upstreams, documents, require_all) if update else None
+    text = render(report, fmt, fail_on, show_info=show_info, update=outcome)
     if output is not None:
         Path(output).write_text(text, encoding="utf-8")
         print(f"freepik-mock drift: report written to {output}", file=err)
     else:
         out.write(text)
-    code = report.exit_code(fail_on)
-    if not update:
-        return code
+    if outcome is None:
+        return report.exit_code(fail_on)
+    _say_updated(outcome, folder, err)
+    return outcome.exit_code(fail_on)
+
+
+def _update(
+    folder: Path, upstreams: Sequence[str], documents: list[SourceDocument], require_all: bool
+) -> UpdateOutcome:
     try:
         result = update_vendored(folder, documents)
     except (UpdateError, OSError) as exc:
-        print(f"freepik-mock drift --update: nothing written: {exc}", file=err)
-        return EXIT_UNREADABLE
-    for entry in result.written:
-        print(f"freepik-mock drift --update: rewrote {folder / entry.name} ({entry.kind})",
-              file=err)
-    for name, reason in result.kept:
+        return UpdateOutcome(after=None, problem=str(exc))
+    written = tuple((entry.name, entry.kind) for entry in result.written)
+    try:
+        spec = load_spec(folder)
+    except (SpecError, OSError) as exc:  # update_vendored checked it; only if changed since
+        return UpdateOutcome(None, written, result.kept, f"the rewritten spec does not load: {exc}")
+    sources = list(upstreams) or [DEFAULT_UPSTREAM]
+    after = _compare(spec, folder, sources, documents, require_all)
+    return UpdateOutcome(after, written, result.kept)
+
+
+def _say_updated(outcome: UpdateOutcome, folder: Path, err: TextIO) -> None:
+    if outcome.problem is not None and not outcome.written:
+        print(f"freepik-mock drift --update: nothing written: {outcome.problem}", file=err)
+        return
+    for name, kind in outcome.written:
+        print(f"freepik-mock drift --update: rewrote {folder / name} ({kind})", file=err)
+    for name, reason in outcome.kept:
         print(f"freepik-mock drift --update: kept {folder / name}: {reason}", file=err)
-    if result.written:
-        print(f"freepik-mock drift --update: recorded source, date and sha256 in "
-              f"{folder / 'PROVENANCE.md'}; review the diff and commit it", file=err)
+    if outcome.written:
+        print(
+            f"freepik-mock drift --update: recorded source, date and sha256 in "
+            f"{folder / 'PROVENANCE.md'}; review the diff and commit it",
+            file=err,
+        )
     else:
         print("freepik-mock drift --update: nothing rewritten", file=err)
-    return 0
+    if outcome.problem is not None:
+        print(f"freepik-mock drift --update: {outcome.problem}", file=err)
 
 
 def _check(
@@ -129,8 +161,9 @@ def _check(
     try:
         return _compare(spec, folder, sources, documents, require_all), documents
     except SpecError as exc:
-        raise _Unreadable(f"cannot compare with {', '.join(map(display_name, sources))}: "
-                          f"{exc}") from None
+        raise _Unreadable(
+            f"cannot compare with {', '.join(map(display_name, sources))}: {exc}"
+        ) from None
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         # A document that reads as YAML and says openapi: 3.x but is shaped otherwise.
         raise _Unreadable(

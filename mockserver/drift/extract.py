@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ..spec import HTTP_METHODS, resolve_refs
+from ..families import families
+from ..spec import HTTP_METHODS, Operation, Parameter, resolve_refs
 from .findings import JsonPath
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "auth_alternatives",
     "describe_scheme",
     "effective_servers",
+    "family_of",
     "find_operations",
     "find_webhook_payload",
     "operation_key",
@@ -110,6 +113,53 @@ def find_operations(
     return found
 
 
+def family_of(
+    documents: Iterable[tuple[str, dict[str, Any]]],
+) -> dict[OperationKey, str]:
+    """Each operation's task family (its collection path), by ``mockserver.families``'
+    rule applied to the operations of all ``documents`` together (the first occurrence
+    of an operation counts): a create finds its collection in whichever document has it."""
+    operations: dict[OperationKey, Operation] = {}
+    for origin, document in documents:
+        for method, path in operations_in(document):
+            key = operation_key(method, path)
+            if key not in operations:
+                operations[key] = _family_member(document, method, path, origin)
+    by_id = families(operations.values())
+    return {key: by_id[operation.operation_id] for key, operation in operations.items()}
+
+
+def _family_member(document: dict[str, Any], method: str, path: str, origin: str) -> Operation:
+    """As much of an :class:`Operation` as its family needs: method, path, parameters."""
+    item = document["paths"][path]
+    declared = [
+        *resolve_refs(document, item.get("parameters") or []),
+        *resolve_refs(document, item[method].get("parameters") or []),
+    ]
+    parameters = tuple(
+        Parameter(
+            str(param.get("name")),
+            str(param.get("in")),
+            bool(param.get("required", param.get("in") == "path")),
+            {},
+        )
+        for param in declared
+        if isinstance(param, Mapping)
+    )
+    return Operation(
+        method=method,
+        path=path,
+        operation_id=f"{method.upper()} {path}",
+        parameters=parameters,
+        request_body_required=False,
+        request_media_types=(),
+        request_schema=None,
+        responses={},
+        auth_header=None,
+        source=Path(origin),
+    )
+
+
 def operation_view(operation: LocatedOperation) -> dict[str, Any]:
     """The operation with refs resolved and path-level parameters folded in."""
     resolved: dict[str, Any] = resolve_refs(operation.document, operation.raw)
@@ -128,8 +178,11 @@ def effective_servers(operation: LocatedOperation) -> list[str]:
     for holder in (operation.raw, operation.path_item, operation.document):
         servers = holder.get("servers")
         if servers:
-            return [str(server.get("url", "")).rstrip("/") for server in servers
-                    if isinstance(server, Mapping)]
+            return [
+                str(server.get("url", "")).rstrip("/")
+                for server in servers
+                if isinstance(server, Mapping)
+            ]
     return []
 
 
@@ -186,8 +239,17 @@ def find_webhook_payload(
                 body = ((item or {}).get("post") or {}).get("requestBody") or {}
                 for media_type, entry in (body.get("content") or {}).items():
                     if "json" in media_type and (entry or {}).get("schema") is not None:
-                        at: JsonPath = (*located.json_path, "callbacks", name, expression,
-                                        "post", "requestBody", "content", media_type, "schema")
+                        at: JsonPath = (
+                            *located.json_path,
+                            "callbacks",
+                            name,
+                            expression,
+                            "post",
+                            "requestBody",
+                            "content",
+                            media_type,
+                            "schema",
+                        )
                         return LocatedSchema(entry["schema"], document, at, origin)
     return None
 
@@ -201,7 +263,7 @@ def ref_closure(document: Mapping[str, Any], node: Any) -> list[tuple[str, str]]
         if isinstance(value, Mapping):
             ref = value.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/components/"):
-                parts = ref[len("#/components/"):].split("/")
+                parts = ref[len("#/components/") :].split("/")
                 if len(parts) == 2:
                     section, name = (p.replace("~1", "/").replace("~0", "~") for p in parts)
                     if (section, name) not in found:

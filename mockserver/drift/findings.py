@@ -9,6 +9,7 @@ from enum import Enum, StrEnum
 from typing import Any
 
 __all__ = [
+    "EXIT_UNREADABLE",
     "Direction",
     "DriftReport",
     "FailOn",
@@ -16,9 +17,14 @@ __all__ = [
     "JsonPath",
     "NotCovered",
     "Severity",
+    "UpdateOutcome",
     "json_path",
     "merge_duplicates",
 ]
+
+
+# Something could not be fetched, read, compared or (with --update) written.
+EXIT_UNREADABLE = 3
 
 
 class Severity(StrEnum):
@@ -107,6 +113,9 @@ class DriftReport:
     findings: tuple[Finding, ...]
     not_covered: tuple[NotCovered, ...] = field(default=())
     require_all: bool = False
+    # operation label -> its task family (collection path), for the covered operations
+    # and the upstream ones of a covered family that the vendored spec lacks
+    families: dict[str, str] = field(default_factory=dict)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)
@@ -131,12 +140,33 @@ class DriftReport:
         return 0
 
 
+@dataclass(frozen=True, slots=True)
+class UpdateOutcome:
+    """What ``drift --update`` left behind: the drift that remains between the rewritten
+    spec and upstream, or why nothing was written."""
+
+    after: DriftReport | None  # None: nothing was written (see problem)
+    written: tuple[tuple[str, str], ...] = ()  # (file name, what it holds now)
+    kept: tuple[tuple[str, str], ...] = ()  # (file name, why it was left as it is)
+    problem: str | None = None
+
+    def exit_code(self, fail_on: FailOn = FailOn.NON_BREAKING) -> int:
+        """The exit code of the drift that remains once the update is done (3: no update)."""
+        return EXIT_UNREADABLE if self.after is None else self.after.exit_code(fail_on)
+
+
 def merge_duplicates(findings: Sequence[Finding]) -> tuple[Finding, ...]:
     """Fold findings that differ only by operation (a server change seen by every one)."""
     merged: dict[tuple[Any, ...], Finding] = {}
     for finding in findings:
-        key = (finding.severity, finding.rule, finding.path, repr(finding.old),
-               repr(finding.new), finding.message)
+        key = (
+            finding.severity,
+            finding.rule,
+            finding.path,
+            repr(finding.old),
+            repr(finding.new),
+            finding.message,
+        )
         seen = merged.get(key)
         if seen is None:
             merged[key] = finding
@@ -144,6 +174,7 @@ def merge_duplicates(findings: Sequence[Finding]) -> tuple[Finding, ...]:
             operations = seen.operations + tuple(
                 op for op in finding.operations if op not in seen.operations
             )
-            merged[key] = Finding(seen.severity, seen.rule, seen.path, seen.old, seen.new,
-                                  seen.message, operations)
+            merged[key] = Finding(
+                seen.severity, seen.rule, seen.path, seen.old, seen.new, seen.message, operations
+            )
     return tuple(merged.values())

@@ -10,7 +10,10 @@ Rules, from the point of view of a client of the API:
   *required* field breaks requests (clients do not send it) but not responses;
 - ``required``: in a request, a field becoming required is breaking and becoming
   optional is not; in a response it is the other way round (clients lose a guarantee);
-- descriptions, titles, examples and ``x-`` extensions are *info*.
+- descriptions, titles, examples and ``x-`` extensions are *info*, except the fake's
+  own: ``x-derived`` and every ``x-freepik-mock-*`` key (cross-field rules, for one) are
+  the vendored spec's additions, so an upstream without them is not drift, only a
+  "not covered" note.
 
 Both schemas arrive with every ``$ref`` resolved; ``allOf`` of objects is merged first,
 so moving fields between a schema and its parts is not drift.
@@ -25,9 +28,19 @@ from typing import Any
 
 from .findings import Direction, Finding, JsonPath, NotCovered, Severity, json_path
 
-__all__ = ["Collector", "diff_schema", "is_derived", "summarize"]
+__all__ = [
+    "DERIVED_MARK",
+    "VENDORED_EXTENSION_PREFIX",
+    "Collector",
+    "diff_schema",
+    "is_derived",
+    "is_vendored_extension",
+    "summarize",
+]
 
 DERIVED_MARK = "x-derived"
+# Extensions the fake reads from its own spec; upstream never has them.
+VENDORED_EXTENSION_PREFIX = "x-freepik-mock-"
 
 _INFO_KEYS = {
     "description": "description-changed",
@@ -39,16 +52,43 @@ _INFO_KEYS = {
     "xml": "description-changed",
     "$comment": "description-changed",
 }
-_UPPER_BOUNDS = {"maximum": "range", "maxLength": "length", "maxItems": "length",
-                 "maxProperties": "length"}
-_LOWER_BOUNDS = {"minimum": "range", "minLength": "length", "minItems": "length",
-                 "minProperties": "length"}
+_UPPER_BOUNDS = {
+    "maximum": "range",
+    "maxLength": "length",
+    "maxItems": "length",
+    "maxProperties": "length",
+}
+_LOWER_BOUNDS = {
+    "minimum": "range",
+    "minLength": "length",
+    "minItems": "length",
+    "minProperties": "length",
+}
 _NUMERIC_FORMATS = {None, "float", "double", "int32", "int64"}
 _HANDLED = {
-    "type", "nullable", "enum", "properties", "required", "additionalProperties", "items",
-    "oneOf", "anyOf", "not", "format", "pattern", "default", "deprecated", "readOnly",
-    "writeOnly", "multipleOf", "uniqueItems", "exclusiveMaximum", "exclusiveMinimum",
-    *_UPPER_BOUNDS, *_LOWER_BOUNDS, *_INFO_KEYS,
+    "type",
+    "nullable",
+    "enum",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "oneOf",
+    "anyOf",
+    "not",
+    "format",
+    "pattern",
+    "default",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "multipleOf",
+    "uniqueItems",
+    "exclusiveMaximum",
+    "exclusiveMinimum",
+    *_UPPER_BOUNDS,
+    *_LOWER_BOUNDS,
+    *_INFO_KEYS,
 }
 
 
@@ -69,9 +109,7 @@ class Collector:
         message: str,
         operations: tuple[str, ...],
     ) -> None:
-        self.findings.append(
-            Finding(severity, rule, json_path(at), old, new, message, operations)
-        )
+        self.findings.append(Finding(severity, rule, json_path(at), old, new, message, operations))
 
     def note(self, at: JsonPath, reason: str, operations: tuple[str, ...]) -> None:
         self.not_covered.append(NotCovered(json_path(at), reason, operations))
@@ -80,6 +118,11 @@ class Collector:
 def is_derived(node: Any) -> bool:
     """Whether the vendored spec marks ``node`` as its own addition, not upstream's."""
     return isinstance(node, Mapping) and bool(node.get(DERIVED_MARK))
+
+
+def is_vendored_extension(key: object) -> bool:
+    """Whether ``key`` is one of the fake's own extensions (``x-freepik-mock-*``)."""
+    return isinstance(key, str) and key.startswith(VENDORED_EXTENSION_PREFIX)
 
 
 def summarize(schema: Any) -> Any:
@@ -148,8 +191,9 @@ class _Scope:
     direction: Direction
     operations: tuple[str, ...]
 
-    def add(self, severity: Severity, rule: str, at: JsonPath, old: Any, new: Any,
-            message: str) -> None:
+    def add(
+        self, severity: Severity, rule: str, at: JsonPath, old: Any, new: Any, message: str
+    ) -> None:
         self.out.add(severity, rule, at, old, new, message, self.operations)
 
 
@@ -166,8 +210,7 @@ def diff_schema(
     _diff(_normalize(old), _normalize(new), at, name, _Scope(out, direction, operations))
 
 
-def _diff(old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str,
-          scope: _Scope) -> None:
+def _diff(old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str, scope: _Scope) -> None:
     if old == new:
         return
     old_types, new_types = _types(old), _types(new)
@@ -176,15 +219,29 @@ def _diff(old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str,
         shown_new = " or ".join(sorted(new_types)) if new_types is not None else "any"
         if _covers(new_types, old_types):
             only_null = (new_types or frozenset()) - (old_types or frozenset()) == {"null"}
-            scope.add(Severity.NON_BREAKING, "nullable-added" if only_null else "type-widened",
-                      (*at, "type"), shown_old, shown_new,
-                      f"{name}: type widened from {shown_old} to {shown_new}")
+            scope.add(
+                Severity.NON_BREAKING,
+                "nullable-added" if only_null else "type-widened",
+                (*at, "type"),
+                shown_old,
+                shown_new,
+                f"{name}: type widened from {shown_old} to {shown_new}",
+            )
         else:
-            rule = "nullable-removed" if _covers(old_types, new_types) and (
-                (old_types or frozenset()) - (new_types or frozenset()) == {"null"}
-            ) else "type-changed"
-            scope.add(Severity.BREAKING, rule, (*at, "type"), shown_old, shown_new,
-                      f"{name}: type changed from {shown_old} to {shown_new}")
+            rule = (
+                "nullable-removed"
+                if _covers(old_types, new_types)
+                and ((old_types or frozenset()) - (new_types or frozenset()) == {"null"})
+                else "type-changed"
+            )
+            scope.add(
+                Severity.BREAKING,
+                rule,
+                (*at, "type"),
+                shown_old,
+                shown_new,
+                f"{name}: type changed from {shown_old} to {shown_new}",
+            )
             if rule == "type-changed":
                 return  # everything else about the old type no longer applies
     _diff_enum(old, new, at, name, scope)
@@ -195,38 +252,74 @@ def _diff(old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str,
     _diff_annotations(old, new, at, name, scope)
 
 
-def _diff_enum(old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str,
-               scope: _Scope) -> None:
+def _diff_enum(
+    old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str, scope: _Scope
+) -> None:
     old_enum, new_enum = old.get("enum"), new.get("enum")
     if old_enum == new_enum:
         return
     where = (*at, "enum")
     if old_enum is None:
-        scope.add(Severity.BREAKING, "enum-added", where, None, new_enum,
-                  f"{name}: now limited to the values {_show(new_enum)}")
+        scope.add(
+            Severity.BREAKING,
+            "enum-added",
+            where,
+            None,
+            new_enum,
+            f"{name}: now limited to the values {_show(new_enum)}",
+        )
         return
     if new_enum is None:
-        scope.add(Severity.NON_BREAKING, "enum-removed", where, old_enum, None,
-                  f"{name}: no longer limited to the values {_show(old_enum)}")
+        scope.add(
+            Severity.NON_BREAKING,
+            "enum-removed",
+            where,
+            old_enum,
+            None,
+            f"{name}: no longer limited to the values {_show(old_enum)}",
+        )
         return
     new_keys = {_key(value) for value in new_enum}
     old_keys = {_key(value) for value in old_enum}
     removed = [value for value in old_enum if _key(value) not in new_keys]
     added = [value for value in new_enum if _key(value) not in old_keys]
     if removed:
-        scope.add(Severity.BREAKING, "enum-value-removed", where, old_enum, new_enum,
-                  f"{name}: enum value{'s' if len(removed) > 1 else ''} "
-                  f"{', '.join(_show(v) for v in removed)} removed")
+        scope.add(
+            Severity.BREAKING,
+            "enum-value-removed",
+            where,
+            old_enum,
+            new_enum,
+            f"{name}: enum value{'s' if len(removed) > 1 else ''} "
+            f"{', '.join(_show(v) for v in removed)} removed",
+        )
     if added:
-        hint = (" (clients that switch on this value must handle it)"
-                if scope.direction is Direction.RESPONSE else "")
-        scope.add(Severity.NON_BREAKING, "enum-value-added", where, old_enum, new_enum,
-                  f"{name}: new enum value{'s' if len(added) > 1 else ''} "
-                  f"{', '.join(_show(v) for v in added)}{hint}")
+        hint = (
+            " (clients that switch on this value must handle it)"
+            if scope.direction is Direction.RESPONSE
+            else ""
+        )
+        scope.add(
+            Severity.NON_BREAKING,
+            "enum-value-added",
+            where,
+            old_enum,
+            new_enum,
+            f"{name}: new enum value{'s' if len(added) > 1 else ''} "
+            f"{', '.join(_show(v) for v in added)}{hint}",
+        )
 
 
-def _bound(scope: _Scope, narrowed: bool, kind: str, where: JsonPath, keyword: str,
-           old: Any, new: Any, name: str) -> None:
+def _bound(
+    scope: _Scope,
+    narrowed: bool,
+    kind: str,
+    where: JsonPath,
+    keyword: str,
+    old: Any,
+    new: Any,
+    name: str,
+) -> None:
     if old is None:
         change = f"{keyword} {_show(new)} added"
     elif new is None:
@@ -234,15 +327,18 @@ def _bound(scope: _Scope, narrowed: bool, kind: str, where: JsonPath, keyword: s
     else:
         change = f"{keyword} {_show(old)} -> {_show(new)}"
     if narrowed:
-        scope.add(Severity.BREAKING, f"{kind}-narrowed", where, old, new,
-                  f"{name}: {change} (narrowed)")
+        scope.add(
+            Severity.BREAKING, f"{kind}-narrowed", where, old, new, f"{name}: {change} (narrowed)"
+        )
     else:
-        scope.add(Severity.NON_BREAKING, f"{kind}-widened", where, old, new,
-                  f"{name}: {change} (widened)")
+        scope.add(
+            Severity.NON_BREAKING, f"{kind}-widened", where, old, new, f"{name}: {change} (widened)"
+        )
 
 
-def _diff_bounds(old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str,
-                 scope: _Scope) -> None:
+def _diff_bounds(
+    old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str, scope: _Scope
+) -> None:
     for keyword, kind in _UPPER_BOUNDS.items():
         was, now = old.get(keyword), new.get(keyword)
         if was != now:
@@ -265,43 +361,84 @@ def _diff_bounds(old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: s
     for keyword in ("multipleOf", "uniqueItems"):
         was, now = old.get(keyword), new.get(keyword)
         if was != now and (was or now):
-            _bound(scope, bool(now), "range" if keyword == "multipleOf" else "length",
-                   (*at, keyword), keyword, was, now, name)
+            _bound(
+                scope,
+                bool(now),
+                "range" if keyword == "multipleOf" else "length",
+                (*at, keyword),
+                keyword,
+                was,
+                now,
+                name,
+            )
 
 
-def _diff_formats(old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str,
-                  scope: _Scope) -> None:
+def _diff_formats(
+    old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str, scope: _Scope
+) -> None:
     for keyword in ("format", "pattern"):
         was, now = old.get(keyword), new.get(keyword)
         if was == now:
             continue
         where = (*at, keyword)
-        if keyword == "format" and {was, now} <= _NUMERIC_FORMATS and (
-            _types(new) or frozenset()
-        ) <= {"number", "integer", "null"}:
-            scope.add(Severity.INFO, "format-changed", where, was, now,
-                      f"{name}: numeric format {_show(was)} -> {_show(now)} (JSON numbers "
-                      "carry no width)")
+        if (
+            keyword == "format"
+            and {was, now} <= _NUMERIC_FORMATS
+            and (_types(new) or frozenset()) <= {"number", "integer", "null"}
+        ):
+            scope.add(
+                Severity.INFO,
+                "format-changed",
+                where,
+                was,
+                now,
+                f"{name}: numeric format {_show(was)} -> {_show(now)} (JSON numbers "
+                "carry no width)",
+            )
         elif now is None:
-            scope.add(Severity.NON_BREAKING, f"{keyword}-removed", where, was, None,
-                      f"{name}: {keyword} {_show(was)} removed (widened)")
+            scope.add(
+                Severity.NON_BREAKING,
+                f"{keyword}-removed",
+                where,
+                was,
+                None,
+                f"{name}: {keyword} {_show(was)} removed (widened)",
+            )
         else:
-            scope.add(Severity.BREAKING, f"{keyword}-changed", where, was, now,
-                      f"{name}: {keyword} {_show(was)} -> {_show(now)} (narrowed)")
+            scope.add(
+                Severity.BREAKING,
+                f"{keyword}-changed",
+                where,
+                was,
+                now,
+                f"{name}: {keyword} {_show(was)} -> {_show(now)} (narrowed)",
+            )
     for keyword in ("deprecated", "readOnly", "writeOnly"):
         was, now = bool(old.get(keyword)), bool(new.get(keyword))
         if was != now:
-            scope.add(Severity.NON_BREAKING, f"{keyword}-changed", (*at, keyword), was, now,
-                      f"{name}: {keyword} {was} -> {now}")
+            scope.add(
+                Severity.NON_BREAKING,
+                f"{keyword}-changed",
+                (*at, keyword),
+                was,
+                now,
+                f"{name}: {keyword} {was} -> {now}",
+            )
     if old.get("default") != new.get("default"):
-        scope.add(Severity.NON_BREAKING, "default-changed", (*at, "default"),
-                  old.get("default"), new.get("default"),
-                  f"{name}: default {_show(old.get('default'))} -> "
-                  f"{_show(new.get('default'))} (clients that omit it get another behaviour)")
+        scope.add(
+            Severity.NON_BREAKING,
+            "default-changed",
+            (*at, "default"),
+            old.get("default"),
+            new.get("default"),
+            f"{name}: default {_show(old.get('default'))} -> "
+            f"{_show(new.get('default'))} (clients that omit it get another behaviour)",
+        )
 
 
-def _diff_properties(old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str,
-                     scope: _Scope) -> None:
+def _diff_properties(
+    old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str, scope: _Scope
+) -> None:
     old_props: Mapping[str, Any] = old.get("properties") or {}
     new_props: Mapping[str, Any] = new.get("properties") or {}
     old_required = set(old.get("required") or [])
@@ -312,27 +449,50 @@ def _diff_properties(old: dict[str, Any], new: dict[str, Any], at: JsonPath, nam
             continue
         where = (*at, "properties", prop)
         if is_derived(old_props[prop]):
-            scope.out.note(where, f"field {prop!r} is a vendored addition this source lacks",
-                           scope.operations)
+            scope.out.note(
+                where, f"field {prop!r} is a vendored addition this source lacks", scope.operations
+            )
             continue
-        scope.add(Severity.BREAKING, "field-removed", where, summarize(old_props[prop]), None,
-                  f"{name}: field {prop!r} removed")
+        scope.add(
+            Severity.BREAKING,
+            "field-removed",
+            where,
+            summarize(old_props[prop]),
+            None,
+            f"{name}: field {prop!r} removed",
+        )
     for prop in new_props:
         if prop in old_props:
             continue
         where = (*at, "properties", prop)
         if prop in new_required and request:
-            scope.add(Severity.BREAKING, "required-field-added", where, None,
-                      summarize(new_props[prop]),
-                      f"{name}: new required field {prop!r} (requests without it fail)")
+            scope.add(
+                Severity.BREAKING,
+                "required-field-added",
+                where,
+                None,
+                summarize(new_props[prop]),
+                f"{name}: new required field {prop!r} (requests without it fail)",
+            )
         else:
             kind = "required" if prop in new_required else "optional"
-            scope.add(Severity.NON_BREAKING, "field-added", where, None,
-                      summarize(new_props[prop]), f"{name}: new {kind} field {prop!r}")
+            scope.add(
+                Severity.NON_BREAKING,
+                "field-added",
+                where,
+                None,
+                summarize(new_props[prop]),
+                f"{name}: new {kind} field {prop!r}",
+            )
     for prop in old_props:
         if prop in new_props:
-            _diff(_normalize(old_props[prop]), _normalize(new_props[prop]),
-                  (*at, "properties", prop), prop, scope)
+            _diff(
+                _normalize(old_props[prop]),
+                _normalize(new_props[prop]),
+                (*at, "properties", prop),
+                prop,
+                scope,
+            )
     for prop in sorted(old_required ^ new_required):
         if (prop in new_props) != (prop in old_props):
             continue  # reported above as a new or removed field
@@ -344,62 +504,122 @@ def _diff_properties(old: dict[str, Any], new: dict[str, Any], at: JsonPath, nam
             if request
             else ("" if became else " (responses may omit it)")
         )
-        scope.add(Severity.BREAKING if breaking else Severity.NON_BREAKING,
-                  "field-became-required" if became else "field-no-longer-required",
-                  (*at, "required"), sorted(old_required), sorted(new_required),
-                  f"{name}: field {prop!r} {what}{consequence}")
+        scope.add(
+            Severity.BREAKING if breaking else Severity.NON_BREAKING,
+            "field-became-required" if became else "field-no-longer-required",
+            (*at, "required"),
+            sorted(old_required),
+            sorted(new_required),
+            f"{name}: field {prop!r} {what}{consequence}",
+        )
 
 
-def _diff_subschemas(old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str,
-                     scope: _Scope) -> None:
+def _diff_subschemas(
+    old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str, scope: _Scope
+) -> None:
     was, now = old.get("additionalProperties", True), new.get("additionalProperties", True)
     if was is not False and now is False:
-        scope.add(Severity.BREAKING, "additional-properties-forbidden",
-                  (*at, "additionalProperties"), was, now,
-                  f"{name}: fields not in the schema are no longer allowed")
+        scope.add(
+            Severity.BREAKING,
+            "additional-properties-forbidden",
+            (*at, "additionalProperties"),
+            was,
+            now,
+            f"{name}: fields not in the schema are no longer allowed",
+        )
     elif was is False and now is not False:
-        scope.add(Severity.NON_BREAKING, "additional-properties-allowed",
-                  (*at, "additionalProperties"), was, now,
-                  f"{name}: fields not in the schema are now allowed")
+        scope.add(
+            Severity.NON_BREAKING,
+            "additional-properties-allowed",
+            (*at, "additionalProperties"),
+            was,
+            now,
+            f"{name}: fields not in the schema are now allowed",
+        )
     elif was is not False and now is not False:
-        _diff(_normalize(was), _normalize(now), (*at, "additionalProperties"),
-              f"{name} (other fields)", scope)
+        _diff(
+            _normalize(was),
+            _normalize(now),
+            (*at, "additionalProperties"),
+            f"{name} (other fields)",
+            scope,
+        )
     if "items" in old or "items" in new:
-        _diff(_normalize(old.get("items")), _normalize(new.get("items")), (*at, "items"),
-              f"{name}[]", scope)
+        _diff(
+            _normalize(old.get("items")),
+            _normalize(new.get("items")),
+            (*at, "items"),
+            f"{name}[]",
+            scope,
+        )
     for keyword in ("oneOf", "anyOf"):
         was_list, now_list = old.get(keyword) or [], new.get(keyword) or []
         if was_list == now_list:
             continue
         for index in range(min(len(was_list), len(now_list))):
-            _diff(_normalize(was_list[index]), _normalize(now_list[index]),
-                  (*at, keyword, index), f"{name} ({keyword}[{index}])", scope)
+            _diff(
+                _normalize(was_list[index]),
+                _normalize(now_list[index]),
+                (*at, keyword, index),
+                f"{name} ({keyword}[{index}])",
+                scope,
+            )
         if len(was_list) > len(now_list):
-            scope.add(Severity.BREAKING, "alternative-removed", (*at, keyword),
-                      summarize(was_list), summarize(now_list),
-                      f"{name}: {keyword} lost {len(was_list) - len(now_list)} alternative(s)")
+            scope.add(
+                Severity.BREAKING,
+                "alternative-removed",
+                (*at, keyword),
+                summarize(was_list),
+                summarize(now_list),
+                f"{name}: {keyword} lost {len(was_list) - len(now_list)} alternative(s)",
+            )
         elif len(now_list) > len(was_list):
-            scope.add(Severity.NON_BREAKING if was_list else Severity.BREAKING,
-                      "alternative-added", (*at, keyword), summarize(was_list),
-                      summarize(now_list),
-                      f"{name}: {keyword} gained {len(now_list) - len(was_list)} alternative(s)")
+            scope.add(
+                Severity.NON_BREAKING if was_list else Severity.BREAKING,
+                "alternative-added",
+                (*at, keyword),
+                summarize(was_list),
+                summarize(now_list),
+                f"{name}: {keyword} gained {len(now_list) - len(was_list)} alternative(s)",
+            )
     if old.get("not") != new.get("not"):
-        scope.add(Severity.BREAKING, "schema-changed", (*at, "not"), summarize(old.get("not")),
-                  summarize(new.get("not")), f"{name}: 'not' constraint changed")
+        scope.add(
+            Severity.BREAKING,
+            "schema-changed",
+            (*at, "not"),
+            summarize(old.get("not")),
+            summarize(new.get("not")),
+            f"{name}: 'not' constraint changed",
+        )
 
 
-def _diff_annotations(old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str,
-                      scope: _Scope) -> None:
+def _diff_annotations(
+    old: dict[str, Any], new: dict[str, Any], at: JsonPath, name: str, scope: _Scope
+) -> None:
     for key in sorted({*old, *new}, key=str):
         was, now = old.get(key), new.get(key)
         if was == now:
             continue
-        if key in _INFO_KEYS:
-            scope.add(Severity.INFO, _INFO_KEYS[key], (*at, key), was, now,
-                      f"{name}: {key} changed")
+        if is_vendored_extension(key) and key not in new:
+            scope.out.note(
+                (*at, key),
+                f"{key} is the fake's own extension, which this source does not have",
+                scope.operations,
+            )
+        elif key in _INFO_KEYS:
+            scope.add(
+                Severity.INFO, _INFO_KEYS[key], (*at, key), was, now, f"{name}: {key} changed"
+            )
         elif str(key).startswith("x-"):
-            scope.add(Severity.INFO, "extension-changed", (*at, key), was, now,
-                      f"{name}: {key} changed")
+            scope.add(
+                Severity.INFO, "extension-changed", (*at, key), was, now, f"{name}: {key} changed"
+            )
         elif key not in _HANDLED:
-            scope.add(Severity.NON_BREAKING, "keyword-changed", (*at, key), was, now,
-                      f"{name}: {key} changed (not classified: review it)")
+            scope.add(
+                Severity.NON_BREAKING,
+                "keyword-changed",
+                (*at, key),
+                was,
+                now,
+                f"{name}: {key} changed (not classified: review it)",
+            )

@@ -5,8 +5,12 @@ Each vendored file keeps its operations (the split stays as it is). A file is re
 only when upstream holds all of its operations and differs from it in any way (info
 included). It then gets upstream's operations with their ``$ref`` closure, plus the
 parts the vendored file marks ``x-derived`` (our own additions, such as the webhook
-payload schema) where upstream has nothing in their place. A file whose operations come
-from one docs page or file that holds exactly them is copied byte for byte.
+payload schema) where upstream has nothing in their place, and every ``x-freepik-mock-*``
+key (the fake's own extensions, such as cross-field rules) at the same place of the
+rewritten file, found by following ``$ref`` on both sides so that a renamed component
+keeps them; an extension with no place to go stops the update. A file whose operations
+come from one docs page or file that holds exactly them, and that has no such additions,
+is copied byte for byte.
 ``PROVENANCE.md`` gets a row per rewritten file: source, date, sha256. Nothing is
 written unless every new file loads as a spec and compares equal to upstream.
 """
@@ -35,7 +39,7 @@ from .extract import (
     ref_closure,
 )
 from .findings import JsonPath, json_path
-from .schema_diff import DERIVED_MARK, is_derived
+from .schema_diff import DERIVED_MARK, is_derived, is_vendored_extension
 from .sources import SourceDocument
 
 __all__ = ["PROVENANCE_FILE", "UpdateError", "UpdateResult", "UpdatedFile", "update_vendored"]
@@ -109,12 +113,15 @@ def update_vendored(
             kept.append((path.name, "defines no operation"))
             continue
         located = find_operations(pairs, keys)
-        absent = [f"{m.upper()} {p}" for m, p in operations_in(vendored)
-                  if operation_key(m, p) not in located]
+        absent = [
+            f"{m.upper()} {p}"
+            for m, p in operations_in(vendored)
+            if operation_key(m, p) not in located
+        ]
         if absent:
             kept.append((path.name, "upstream lacks " + ", ".join(absent)))
             continue
-        if not compare_documents([(path.name, vendored)], pairs).findings:
+        if not compare_documents([(path.name, vendored)], pairs, list_not_vendored=False).findings:
             kept.append((path.name, "no drift in its operations: left as it is"))
             continue
         operations = [located[key] for key in keys]
@@ -128,18 +135,23 @@ def update_vendored(
         _check(spec_dir, texts, pairs)
         for name, (text, _) in texts.items():
             (spec_dir / name).write_text(text, encoding="utf-8")
-        _write_provenance(spec_dir / PROVENANCE_FILE, [entry for _, entry in texts.values()],
-                          date)
+        _write_provenance(spec_dir / PROVENANCE_FILE, [entry for _, entry in texts.values()], date)
     return UpdateResult(tuple(entry for _, entry in texts.values()), tuple(kept))
 
 
-def _has_derived(node: Any) -> bool:
+def _has_vendored_parts(node: Any) -> bool:
+    """Whether ``node`` holds anything upstream's text lacks (``x-derived`` parts outside
+    ``info``, or the fake's own extensions)."""
     if is_derived(node):
         return True
     if isinstance(node, Mapping):
-        return any(_has_derived(value) for key, value in node.items() if key != "info")
+        return any(
+            is_vendored_extension(key) or _has_vendored_parts(value)
+            for key, value in node.items()
+            if key != "info"
+        )
     if isinstance(node, list):
-        return any(_has_derived(item) for item in node)
+        return any(_has_vendored_parts(item) for item in node)
     return False
 
 
@@ -147,7 +159,7 @@ def _verbatim(
     vendored: Mapping[str, Any], keys: list[tuple[str, str]], sources: list[SourceDocument]
 ) -> tuple[str, str] | None:
     """The upstream text itself, when one document holds exactly this file's operations."""
-    if len(sources) != 1 or _has_derived(vendored):
+    if len(sources) != 1 or _has_vendored_parts(vendored):
         return None
     source = sources[0]
     theirs = {operation_key(m, p) for m, p in operations_in(source.document)}
@@ -218,6 +230,7 @@ def _extract(
     new["components"] = {section: entries for section, entries in components.items() if entries}
     if not new["components"]:
         del new["components"]
+    extensions = _carry_extensions(vendored, new, path_map)
 
     labels = ", ".join(op.label for op in operations)
     header = "".join(
@@ -226,11 +239,12 @@ def _extract(
             f"Written by `freepik-mock drift --update` on {date}; see PROVENANCE.md.",
             *(f"Source: {source.label}" for source in sources),
             f"Holds upstream's {labels} with their $ref closure"
-            + ("; plus the vendored parts marked x-derived." if carried else "."),
+            + ("; plus the vendored parts marked x-derived" if carried else "")
+            + ("; plus the fake's own x-freepik-mock-* extensions" if extensions else "")
+            + ".",
         )
     )
-    text = header + yaml.dump(new, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                              width=100)
+    text = header + yaml.dump(new, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     if load_yaml(text) != new:
         raise UpdateError("internal: the rewritten YAML does not read back as written")
     kind = f"upstream extract: {labels} and their $ref closure, re-serialized (values unchanged)"
@@ -238,7 +252,91 @@ def _extract(
         kind += "; kept vendored additions marked x-derived: " + ", ".join(
             f"`{json_path(at)}`" for at in carried
         )
+    if extensions:
+        kind += "; kept the fake's own extensions: " + ", ".join(
+            f"`{json_path(at)}`" for at in extensions
+        )
     return text, kind
+
+
+def _extension_sites(node: Any, at: JsonPath = ()) -> list[JsonPath]:
+    """Where the document has an ``x-freepik-mock-*`` key (the key's own path)."""
+    found: list[JsonPath] = []
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if is_vendored_extension(key):
+                found.append((*at, key))
+            else:
+                found += _extension_sites(value, (*at, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            found += _extension_sites(item, (*at, index))
+    return found
+
+
+def _ref_target(document: Mapping[str, Any], ref: str) -> tuple[JsonPath, Any] | None:
+    if not ref.startswith("#/"):
+        return None
+    at = tuple(part.replace("~1", "/").replace("~0", "~") for part in ref[2:].split("/"))
+    node: Any = document
+    for part in at:
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return at, node
+
+
+def _carry_extensions(
+    vendored: Mapping[str, Any], new: dict[str, Any], path_map: Mapping[str, str]
+) -> list[JsonPath]:
+    """Copy every ``x-freepik-mock-*`` key of ``vendored`` to the same place in ``new``,
+    walking both side by side and following ``$ref`` on each; return where they were."""
+    wanted = _extension_sites(vendored)
+    placed: set[JsonPath] = set()
+    visited: set[tuple[int, int]] = set()
+
+    def walk(old: Any, at: JsonPath, mine: Any) -> None:
+        while isinstance(old, Mapping) and isinstance(old.get("$ref"), str):
+            target = _ref_target(vendored, old["$ref"])
+            if target is None:
+                return
+            at, old = target
+        while isinstance(mine, dict) and isinstance(mine.get("$ref"), str):
+            found = _ref_target(new, mine["$ref"])
+            if found is None:
+                return
+            mine = found[1]
+        if isinstance(old, list) and isinstance(mine, list):
+            for index, (item, other) in enumerate(zip(old, mine, strict=False)):
+                walk(item, (*at, index), other)
+            return
+        if not isinstance(old, Mapping) or not isinstance(mine, dict):
+            return
+        if (id(old), id(mine)) in visited:
+            return
+        visited.add((id(old), id(mine)))
+        for key, value in old.items():
+            if is_vendored_extension(key):
+                mine.setdefault(key, copy.deepcopy(value))
+                placed.add((*at, key))
+            elif key in mine:
+                walk(value, (*at, key), mine[key])
+
+    for vendored_path, upstream_path in path_map.items():
+        if upstream_path in new.get("paths", {}):
+            walk(
+                vendored["paths"][vendored_path],
+                ("paths", vendored_path),
+                new["paths"][upstream_path],
+            )
+    walk(vendored, (), new)
+    lost = [at for at in wanted if at not in placed]
+    if lost:
+        raise UpdateError(
+            f"the fake's own {lost[0][-1]} at {json_path(lost[0][:-1])} has no place in "
+            "upstream's version of that part; nothing written (carry it over by hand)"
+        )
+    return wanted
 
 
 def _schemes_used(operation: LocatedOperation) -> list[str]:
@@ -324,9 +422,10 @@ def _check(
             spec = load_spec(trial)
         except SpecError as exc:
             raise UpdateError(f"the rewritten spec would not load: {exc}") from None
-        updated = [(path.name, document) for path, document in spec.documents.items()
-                   if path.name in texts]
-        report = compare_documents(updated, upstream)
+        updated = [
+            (path.name, document) for path, document in spec.documents.items() if path.name in texts
+        ]
+        report = compare_documents(updated, upstream, list_not_vendored=False)
     if report.findings:
         first = report.findings[0]
         raise UpdateError(
@@ -360,5 +459,5 @@ def _write_provenance(path: Path, entries: list[UpdatedFile], date: str) -> None
             lines += ["", *_PROVENANCE_HEAD.splitlines()[-2:]]
             separator = len(lines) - 1
         last_row = separator
-    lines[last_row + 1:last_row + 1] = list(rows.values())
+    lines[last_row + 1 : last_row + 1] = list(rows.values())
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
