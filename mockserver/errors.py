@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -17,21 +17,19 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ExceptionHandler
 
+from .config import InvalidParamsKey
 from .limits import BodyTimedOut, BodyTooLarge
 from .validation import InvalidParam
 
 __all__ = [
     "INVALID_PARAMS_MESSAGE",
     "ApiError",
-    "InvalidParamsKey",
     "JSONBytesResponse",
     "error_response",
     "exception_handlers",
     "json_response",
     "message_for_status",
 ]
-
-InvalidParamsKey = Literal["field", "name"]
 
 INVALID_PARAMS_MESSAGE = "Your request has invalid params"
 

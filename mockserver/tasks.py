@@ -14,12 +14,13 @@ import struct
 from array import array
 from typing import Any, Final, NamedTuple, Protocol
 
+from .constants import RESULT_PATH
+
 __all__ = [
     "COMPLETED",
     "CREATED",
     "FAILED",
     "IN_PROGRESS",
-    "RESULT_PATH",
     "STATUSES",
     "TERMINAL_STATUSES",
     "InMemoryTaskStore",
@@ -37,8 +38,6 @@ FAILED: Final = "FAILED"
 STATUSES: Final = (CREATED, IN_PROGRESS, COMPLETED, FAILED)
 TERMINAL_STATUSES: Final = frozenset({COMPLETED, FAILED})
 _RANK: Final = {CREATED: 0, IN_PROGRESS: 1, COMPLETED: 2, FAILED: 2}
-# Where a completed task's video is served (admin.py), under the URL it was created through.
-RESULT_PATH: Final = "/_mock/media/{task_id}.mp4"
 
 
 def status_rank(status: str) -> int:

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mockserver import WebhookVerificationError, verify
-from mockserver.webhooks import sign
+from mockserver.signing import sign
 
 pytestmark = pytest.mark.anyio
 

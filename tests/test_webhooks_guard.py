@@ -10,7 +10,7 @@ import pytest
 from conftest import CREATE_PATH, LIST_PATH, VALID_BODY
 
 from mockserver import MockConfig, create_app
-from mockserver.webhooks import is_loopback_host
+from mockserver.hosts import is_loopback_host
 
 KEY = {"x-freepik-api-key": "guard-key"}
 

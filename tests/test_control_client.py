@@ -88,8 +88,8 @@ def test_reset_forgets_everything(fake: FreepikMock) -> None:
     assert (fake.tasks(), fake.faults(), fake.journal(kind=None)) == ([], [], [])
 
 
-def test_an_admin_token_is_sent_by_the_handle() -> None:
-    with FreepikMock(admin_token="t0ken") as fake:
+def test_a_control_token_is_sent_by_the_handle() -> None:
+    with FreepikMock(control_token="t0ken") as fake:
         create(fake)
         outsider = httpx.get("https://api.freepik.com/_mock/tasks")
         assert len(fake.tasks()) == 1
