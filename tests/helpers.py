@@ -102,3 +102,35 @@ async def status_of(client: httpx.AsyncClient, task_id: str) -> dict[str, Any]:
 async def advance(client: httpx.AsyncClient, seconds: float) -> None:
     response = await client.post("/_mock/clock/advance", json={"seconds": seconds})
     assert response.status_code == 200, response.text
+
+
+def our_imports(module: str) -> set[str]:
+    """The modules of ours that ``module`` (e.g. ``"mockserver.config"``) imports at run
+    time, read from its source: imports under ``if TYPE_CHECKING:`` do not count."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, module
+    tree = ast.parse(Path(spec.origin).read_text())
+    package = module.rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+                visit(node.orelse)
+                continue
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    found.add(f"{package}.{node.module}" if node.module else package)
+                elif node.module and node.module.startswith("mockserver"):
+                    found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names if a.name.startswith("mockserver"))
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.stmt):
+                    visit([child])
+
+    visit(tree.body)
+    return found
