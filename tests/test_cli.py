@@ -32,6 +32,7 @@ print("collector on after main:", gc.isenabled())
 """
 
 
+@pytest.mark.slow
 def test_serving_runs_with_the_collector_on(tmp_path: Path) -> None:
     env = {**os.environ, CACHE_DIR_ENV: str(tmp_path)}
     completed = subprocess.run(

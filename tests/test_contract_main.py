@@ -12,6 +12,9 @@ import pytest
 from broken_variants import EXPECTED_REPORTS
 from contract_runs import CI_EXAMPLES, environment, run_contract, served_fake
 
+# Each test runs the contract suite in a subprocess, most against a served fake.
+pytestmark = pytest.mark.slow
+
 ALL_CHECKS = {
     "test_valid_requests_are_accepted",
     "test_invalid_requests_are_refused",

@@ -116,6 +116,7 @@ def test_state_file_refuses_a_foreign_file(tmp_path: Path) -> None:
         StateFile(other)
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_state_file_in_use(tmp_path: Path) -> None:
     state = tmp_path / "state.db"
     with serve_fake(tmp_path, "--state", str(state)) as fake:
@@ -180,6 +181,7 @@ def _pending_webhook_ids(client: httpx.Client) -> dict[str, str]:
     return {wid: e["event"] for wid, e in latest.items() if e["outcome"] == "retrying"}
 
 
+@pytest.mark.slow
 def test_kill_9_and_restart_lose_nothing(tmp_path: Path, receiver: Receiver) -> None:
     state = tmp_path / "state.db"
     args = (

@@ -46,6 +46,7 @@ def test_reprs_hide_secrets() -> None:
     assert "api_keys" not in repr(config)
 
 
+@pytest.mark.slow
 def test_served_outputs_never_contain_secrets(tmp_path: Path, receiver: Receiver) -> None:
     state = tmp_path / "state.db"
     outputs: list[tuple[str, str | bytes]] = []

@@ -15,6 +15,9 @@ from conftest import CREATE_PATH, VALID_BODY, serve_fake
 
 from mockserver.persistence import StateFile
 
+# Each test serves the fake in a subprocess and signals it.
+pytestmark = pytest.mark.slow
+
 KEY = {"x-freepik-api-key": "shutdown-key"}
 
 
