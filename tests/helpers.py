@@ -8,7 +8,8 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,25 @@ def run_in_two_workers(
         env={**os.environ, "WORKERS_LOG": str(log)},
         check=False,
     )  # fmt: skip
+
+
+def wait_until(
+    predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition"
+) -> None:
+    """Poll ``predicate`` until it holds; fail saying ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on (bound, then let go)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 def client_for(app: ASGIApp, **kwargs: Any) -> httpx.AsyncClient:
