@@ -23,6 +23,7 @@ __all__ = [
     "make_clock",
 ]
 
+
 class Clock(Protocol):
     """Unix time in seconds."""
 

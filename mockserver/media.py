@@ -347,4 +347,3 @@ def _require_probe_libraries() -> None:
             f"--media-check probe needs PyAV and Pillow ({exc.name} is missing); "
             "install them with: pip install 'freepik-mock[probe]'"
         ) from None
-
