@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from .app import create_app
 from .config import MockConfig
-from .control import MockControlError
+from .control_client import MockControlError
+from .signing import WebhookVerificationError, verify
 from .testing import FreepikMock, FreepikMockServer
-from .webhooks import WebhookVerificationError, verify
 
 __all__ = [
     "FreepikMock",

@@ -17,9 +17,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .admin import control_routes
 from .api import api_routes
 from .config import MockConfig
+from .control_api import control_routes
 from .errors import exception_handlers
 from .faults import FaultGate
 from .limits import BodyLimits

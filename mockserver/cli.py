@@ -97,10 +97,18 @@ def _add_serve(sub: Any) -> None:
         default=None,
         help="answer 429 past Freepik's documented per-IP limits",
     )
-    add("--admin-token", help="require x-mock-admin-token on /_mock routes")
+    # --admin-token and --no-admin: the names before "control", kept for old command lines.
     add(
+        "--control-token",
+        "--admin-token",
+        dest="control_token",
+        metavar="TOKEN",
+        help="require the x-mock-control-token header on /_mock routes",
+    )
+    add(
+        "--no-control",
         "--no-admin",
-        dest="admin",
+        dest="control",
         action="store_false",
         default=None,
         help="turn the /_mock control API off",

@@ -10,19 +10,18 @@ import asyncio
 import math
 import time
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Protocol
+
+from .config import ClockMode
 
 __all__ = [
     "Clock",
-    "ClockMode",
     "ManualClock",
     "SystemClock",
     "TimedWork",
     "TimerLoop",
     "make_clock",
 ]
-
-ClockMode = Literal["system", "manual"]
 
 
 class Clock(Protocol):

@@ -2,6 +2,11 @@
 
 Every setting can also come from an environment variable ``FREEPIK_MOCK_<NAME>``
 (see :meth:`MockConfig.from_env`). Secrets are kept out of ``repr``.
+
+A leaf module: the kinds of value a setting takes (``ClockMode``, ``SigningScheme``, ...)
+and the limits' defaults are defined here, and the modules that act on them import them
+from here, so that reading the settings (``freepik-mock serve --help``, a pytest plugin
+that only parses markers) pulls in none of the server.
 """
 
 from __future__ import annotations
@@ -12,20 +17,39 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
-
-from .clock import ClockMode
-from .limits import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES
-from .media import MediaCheckMode
-from .reasons import Profile
-from .webhooks import SigningScheme
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args, get_origin
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["ENV_PREFIX", "MockConfig"]
+__all__ = [
+    "DEFAULT_BODY_TIMEOUT",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_HEADER_BYTES",
+    "ENV_PREFIX",
+    "ClockMode",
+    "MediaCheckMode",
+    "MockConfig",
+    "Profile",
+    "SigningScheme",
+]
 
 ENV_PREFIX = "FREEPIK_MOCK_"
+
+# system: the wall clock; manual: frozen until moved (clock.py).
+ClockMode = Literal["system", "manual"]
+# Which source the fake's answers follow where they differ: the live API's recorded
+# answers (observed) or the spec's examples (spec); see reasons.py.
+Profile = Literal["observed", "spec"]
+# Reference media checks (media.py): off, url (what the URL shows) or probe (download).
+MediaCheckMode = Literal["off", "url", "probe"]
+# freepik: the HMAC key is the secret's UTF-8 bytes; standard-webhooks: whsec_ base64.
+SigningScheme = Literal["freepik", "standard-webhooks"]
+
+# Limits on one request (limits.py).
+DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
+DEFAULT_BODY_TIMEOUT: Final = 30.0
+DEFAULT_MAX_HEADER_BYTES: Final = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +85,9 @@ class MockConfig:
     # Faults and limits
     latency_ms: int = 0
     rate_limit: bool = False
-    # Control API under /_mock
-    admin: bool = True
-    admin_token: str | None = field(default=None, repr=False)
+    # The control API under /_mock (control_api.py): off, or behind a token.
+    control: bool = True
+    control_token: str | None = field(default=None, repr=False)
     journal_size: int = 1000
     webhook_log_size: int = 10_000
     # Limits on one client (limits.py); the last two apply to `serve` (uvicorn's).
@@ -72,7 +96,7 @@ class MockConfig:
     keep_alive_timeout: float = 5.0
     # The HTTP implementation `serve` runs: httptools when installed (auto), or h11.
     http: Literal["auto", "httptools", "h11"] = "auto"
-    max_header_bytes: int = 16 * 1024
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     # A SQLite file keeping tasks and pending webhooks across restarts; None: memory only.
     state: Path | None = None
     # Reference media checks (media.py): off, url (what the URL shows) or probe (download).
@@ -110,12 +134,16 @@ class MockConfig:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for name, hint in _env_hints(cls).items():
-            raw = env.get(ENV_PREFIX + name.upper())
+            variable = ENV_PREFIX + name.upper()
+            raw = env.get(variable)
+            if raw is None and name in _FORMER_NAMES:
+                variable = ENV_PREFIX + _FORMER_NAMES[name]
+                raw = env.get(variable)
             if raw is not None:
                 try:
                     values[name] = _parse(hint, raw)
                 except ValueError as exc:
-                    raise ValueError(f"{ENV_PREFIX}{name.upper()}: {exc}") from None
+                    raise ValueError(f"{variable}: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -130,6 +158,10 @@ def _env_hints(cls: type[MockConfig]) -> dict[str, Any]:
         if item.name != "webhook_transport"
     }
 
+
+# Settings renamed since: the old variable still counts when the new one is not set,
+# so that deployments keep working (the CLI keeps the old options the same way).
+_FORMER_NAMES = {"control": "ADMIN", "control_token": "ADMIN_TOKEN"}
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}

@@ -17,8 +17,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ExceptionHandler
 
+from .config import Profile
 from .limits import BodyTimedOut, BodyTooLarge
-from .reasons import Profile, invalid_params_body
+from .reasons import invalid_params_body
 from .validation import Problem, RequestInvalid
 
 __all__ = [

@@ -28,10 +28,9 @@ from typing import Any, Final
 
 from starlette.types import Message, Receive, Scope
 
+from .config import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES
+
 __all__ = [
-    "DEFAULT_BODY_TIMEOUT",
-    "DEFAULT_MAX_BODY_BYTES",
-    "DEFAULT_MAX_HEADER_BYTES",
     "MAX_JSON_DEPTH",
     "BodyLimits",
     "BodyTimedOut",
@@ -39,9 +38,6 @@ __all__ = [
     "too_deep",
 ]
 
-DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
-DEFAULT_MAX_HEADER_BYTES: Final = 16 * 1024
-DEFAULT_BODY_TIMEOUT: Final = 30.0
 # Far beyond any real request (the API's bodies are flat objects) and well within what
 # orjson encodes (254 levels) once the request is wrapped in a control-API view.
 MAX_JSON_DEPTH: Final = 128

@@ -14,35 +14,32 @@ Which request field holds which kind of media is read from the spec's own prose 
 from __future__ import annotations
 
 import io
-import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
-import httpx
+from .config import MediaCheckMode
+from .constants import FIXTURES_PATH
+from .hosts import is_loopback_host
 
 if TYPE_CHECKING:
     from fractions import Fraction  # PyAV's frame rates
 
 __all__ = [
-    "FIXTURES_PREFIX",
     "IMAGE",
     "LIMITS",
     "VIDEO",
-    "MediaCheckMode",
     "MediaChecker",
     "MediaKind",
     "MediaLimits",
     "media_fields",
 ]
 
-MediaCheckMode = Literal["off", "url", "probe"]
 MediaKind = Literal["video", "image"]
 VIDEO: MediaKind = "video"
 IMAGE: MediaKind = "image"
 
-FIXTURES_PREFIX = "/_mock/fixtures/"
 MB = 1024 * 1024
 
 
@@ -230,14 +227,14 @@ class MediaChecker:
         if (
             own_base_url
             and (parts.scheme, parts.netloc) == (own.scheme, own.netloc)
-            and parts.path.startswith(FIXTURES_PREFIX)
+            and parts.path.startswith(FIXTURES_PATH)
         ):
-            name = parts.path[len(FIXTURES_PREFIX) :]
+            name = parts.path[len(FIXTURES_PATH) :]
             path = fixture_path(self.fixtures_dir, unquote(name))
             if path is None:
                 raise MediaUnavailable(f"no fixture named {name!r} (HTTP 404)")
             return self._read_file(path)
-        if not _is_loopback(parts.hostname or ""):
+        if not is_loopback_host(parts.hostname or ""):
             raise MediaUnavailable(
                 f"host {parts.hostname!r} is not an allowed source (loopback only)"
             )
@@ -259,6 +256,8 @@ class MediaChecker:
         return self._capped(data)
 
     def _download(self, url: str) -> bytes:
+        import httpx  # only a probe downloads: `serve` without one does not pay for httpx
+
         buffer = bytearray()
         try:
             with (
@@ -348,12 +347,3 @@ def _require_probe_libraries() -> None:
             f"--media-check probe needs PyAV and Pillow ({exc.name} is missing); "
             "install them with: pip install 'freepik-mock[probe]'"
         ) from None
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

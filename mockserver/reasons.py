@@ -15,7 +15,9 @@ items in pydantic v2's own terms; this module alone turns them into the 400 body
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final
+
+from .config import Profile
 
 if TYPE_CHECKING:
     from .validation import Problem
@@ -30,9 +32,6 @@ __all__ = [
     "unsupported_media_type",
 ]
 
-# Which source the fake's answers follow: the live API's recorded answers, or the spec's
-# examples (issue 17, "Profiles").
-Profile = Literal["observed", "spec"]
 
 OBSERVED_MESSAGE: Final = "Validation error"
 SPEC_MESSAGE: Final = "Your request parameters didn't validate."

@@ -14,6 +14,7 @@ from .clock import ManualClock, TimerLoop, make_clock
 from .config import MockConfig
 from .families import families
 from .faults import FaultRegistry, RateLimiter
+from .hosts import WebhookHostPolicy
 from .journal import Journal
 from .lifecycle import IllegalTransition, Lifecycle
 from .media import MediaChecker, MediaKind, media_fields
@@ -82,8 +83,7 @@ class MockRuntime:
             scheme=config.signing,
             retry_delays=[d * scale for d in config.webhook_retry_delays],
             timeout=config.webhook_timeout,
-            allowed_hosts=config.webhook_allow,
-            allow_any_host=config.webhook_allow_any,
+            hosts=WebhookHostPolicy(config.webhook_allow, allow_any=config.webhook_allow_any),
             log_size=config.webhook_log_size,
             transport=config.webhook_transport,
             on_schedule=self._wake,

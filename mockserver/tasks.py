@@ -18,6 +18,7 @@ import struct
 from array import array
 from typing import Any, Final, NamedTuple, Protocol
 
+from .constants import RESULT_PATH
 from .states import (
     COMPLETED,
     CREATED,
@@ -36,7 +37,6 @@ __all__ = [
     "CREATED",
     "FAILED",
     "IN_PROGRESS",
-    "RESULT_PATH",
     "STATUSES",
     "TERMINAL_STATUSES",
     "InMemoryTaskStore",
@@ -46,10 +46,6 @@ __all__ = [
     "owner_of",
     "status_rank",
 ]
-
-# Where a completed task's video is served (admin.py), under the URL it was created through.
-RESULT_PATH: Final = "/_mock/media/{task_id}.mp4"
-
 
 @functools.lru_cache(maxsize=256)
 def owner_of(api_key: str) -> str:

@@ -10,46 +10,34 @@ clients can share one fake in one test. The clock is manual unless asked otherwi
 :class:`FreepikMockServer` is the same fake behind a real server on a free loopback
 port, for clients that do not use httpx (requests, aiohttp, another process).
 
-Both are :class:`~mockserver.control.MockControl`\\ s and context managers; the pytest
-plugin (:mod:`mockserver.pytest_plugin`) only wraps them in fixtures.
+Both are :class:`~mockserver.control_client.MockControl`\\ s and context managers; the
+pytest plugin (:mod:`mockserver.pytest_plugin`) only wraps them in fixtures. What they
+are built from (respx, uvicorn, httpx transports) is in :mod:`mockserver.harness`,
+imported when a harness is built: ``import mockserver`` does not pay for it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import socket
 import threading
 from collections.abc import Mapping
-from concurrent.futures import Future
-from contextvars import ContextVar
 from types import TracebackType
-from typing import Any, Self
-
-import anyio.from_thread
-import anyio.to_thread
-import httpx
-import respx
-import uvicorn
-from respx.models import AllMockedAssertionError
-from starlette.types import ASGIApp
+from typing import TYPE_CHECKING, Any, Self
 
 from .app import create_app
 from .config import MockConfig
-from .control import MockControl
-from .droppable import protocol_class
-from .faults import ConnectionDropped
-from .webhooks import is_loopback_host
+from .control_client import MockControl
+from .hosts import WebhookHostPolicy
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+    from .harness import FreepikRouter, WebhookTransport
 
 __all__ = ["DEFAULT_BASE_URL", "FreepikMock", "FreepikMockServer"]
 
 DEFAULT_BASE_URL = "https://api.freepik.com"
-API_PREFIX = "/v1/ai/reference-to-video/"
-MOCK_PREFIX = "/_mock/"
-
-# Whether the request being routed came from an async client (set by the router).
-_async_client: ContextVar[bool] = ContextVar("freepik_mock_async_client", default=False)
 
 
 def _build_config(
@@ -67,145 +55,6 @@ def _build_config(
         )
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
     return (config or MockConfig(clock="manual")).replace(**values)
-
-
-class _AppBridge:
-    """An ASGI app served in an event loop on its own thread, reachable from any thread
-    and any event loop."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._transport = httpx.ASGITransport(app=app)
-        self._stack = contextlib.ExitStack()
-        self._portal: anyio.from_thread.BlockingPortal | None = None
-        self._loop_thread: int | None = None
-
-    def start(self) -> None:
-        self._portal = self._stack.enter_context(anyio.from_thread.start_blocking_portal())
-        self._loop_thread = self._portal.call(threading.get_ident)
-
-    def stop(self, *cleanups: Any) -> None:
-        """Run ``cleanups`` (coroutine functions) in the app's loop, then end it."""
-        try:
-            if self._portal is not None:
-                for cleanup in cleanups:
-                    self._portal.call(cleanup)
-        finally:
-            self._stack.close()
-            self._portal = None
-
-    @property
-    def portal(self) -> anyio.from_thread.BlockingPortal:
-        if self._portal is None:
-            raise RuntimeError("the fake is not running: use the handle as a context manager")
-        return self._portal
-
-    def _in_loop(self) -> bool:
-        return threading.get_ident() == self._loop_thread
-
-    async def _forward(self, request: httpx.Request) -> httpx.Response:
-        try:
-            response = await self._transport.handle_async_request(request)
-        except ConnectionDropped as exc:
-            # What an httpx client sees when a server drops the connection.
-            raise httpx.RemoteProtocolError(str(exc), request=request) from None
-        content = await response.aread()
-        return httpx.Response(response.status_code, headers=response.headers, content=content)
-
-    def send(self, request: httpx.Request) -> httpx.Response:
-        """Serve ``request``, blocking the calling thread until the response is ready."""
-        if self._in_loop():
-            raise RuntimeError(
-                "a synchronous HTTP call to the fake from inside its own event loop (an "
-                "async webhook handler?) would block that loop; use an async client there"
-            )
-        request.read()
-        return self.portal.call(self._forward, request)
-
-    async def send_async(self, request: httpx.Request) -> httpx.Response:
-        """Serve ``request`` without blocking the caller's event loop."""
-        if self._in_loop():
-            return await self._forward(request)
-        future: Future[httpx.Response] = self.portal.start_task_soon(self._forward, request)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # another async library (trio): wait in a worker thread
-            return await anyio.to_thread.run_sync(future.result)
-        return await asyncio.wrap_future(future)
-
-
-class _BridgeTransport(httpx.BaseTransport):
-    """A sync httpx transport into the app, for the handle's own control calls."""
-
-    def __init__(self, bridge: _AppBridge) -> None:
-        self._bridge = bridge
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._bridge.send(request)
-
-
-class _WebhookTransport(httpx.AsyncBaseTransport):
-    """Where the fake's webhooks go: into the app under test when it is set, otherwise
-    to the URL itself, which must be loopback or allowed (as the standalone server
-    requires)."""
-
-    def __init__(self, app: ASGIApp | None, allowed_hosts: tuple[str, ...], allow_any: bool):
-        self.app = app
-        self._allowed = {host.lower() for host in allowed_hosts}
-        self._allow_any = allow_any
-        self._network: httpx.AsyncHTTPTransport | None = None
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.app is not None:
-            return await httpx.ASGITransport(app=self.app).handle_async_request(request)
-        host = request.url.host.lower()
-        if not (self._allow_any or host in self._allowed or is_loopback_host(host)):
-            raise httpx.ConnectError(
-                f"refused: host {host!r} is not loopback and not allowed; "
-                "deliver_webhooks_to(app) delivers into an ASGI app instead",
-                request=request,
-            )
-        if self._network is None:
-            self._network = httpx.AsyncHTTPTransport()
-        return await self._network.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        if self._network is not None:
-            await self._network.aclose()
-            self._network = None
-
-
-class _FreepikRouter(respx.MockRouter):
-    """A respx router that goes first and leaves everything it does not serve to the
-    test's own routers; alone, it lets loopback through and fails (or passes) the rest."""
-
-    def __init__(self, *, passthrough_unmatched: bool) -> None:
-        super().__init__(assert_all_called=False, assert_all_mocked=True)
-        self.passthrough_unmatched = passthrough_unmatched
-
-    def start(self) -> None:
-        super().start()
-        # respx asks routers in registration order and a non-strict router answers every
-        # request; going first keeps the fake reachable whatever routers the test adds.
-        if self.Mocker is not None:
-            self.Mocker.routers.remove(self)
-            self.Mocker.routers.insert(0, self)
-
-    def others_active(self) -> bool:
-        return self.Mocker is not None and any(r is not self for r in self.Mocker.routers)
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        token = _async_client.set(False)
-        try:
-            return super().handler(request)
-        finally:
-            _async_client.reset(token)
-
-    async def async_handler(self, request: httpx.Request) -> httpx.Response:
-        token = _async_client.set(True)
-        try:
-            return await super().async_handler(request)
-        finally:
-            _async_client.reset(token)
 
 
 class FreepikMock(MockControl):
@@ -228,11 +77,18 @@ class FreepikMock(MockControl):
         passthrough_unmatched: bool = False,
         **settings: Any,
     ) -> None:
+        # Imported here, not at the top, so that `import mockserver` (and `serve`) pays
+        # nothing for what only a harness uses.
+        import httpx
+
+        from .harness import AppBridge, BridgeTransport, FreepikRouter, WebhookTransport
+
         config = _build_config(config, settings)
-        self._webhooks: _WebhookTransport | None = None
+        self._webhooks: WebhookTransport | None = None
         if config.webhook_transport is None:
-            self._webhooks = _WebhookTransport(
-                webhook_app, config.webhook_allow, config.webhook_allow_any
+            self._webhooks = WebhookTransport(
+                webhook_app,
+                WebhookHostPolicy(config.webhook_allow, allow_any=config.webhook_allow_any),
             )
             # The transport enforces the allowed hosts itself, so that an ASGI app set
             # later still receives webhooks sent to any host.
@@ -242,35 +98,15 @@ class FreepikMock(MockControl):
         self.config = config
         self.base_url = base_url.rstrip("/")
         self.app = create_app(config)
-        self._bridge = _AppBridge(self.app)
-        self.router = _FreepikRouter(passthrough_unmatched=passthrough_unmatched)
-        self.router.route(url__startswith=self.base_url + API_PREFIX, name="api").mock(
-            side_effect=self._serve
+        self._bridge = AppBridge(self.app)
+        self.router: FreepikRouter = FreepikRouter(
+            self._bridge, self.base_url, passthrough_unmatched=passthrough_unmatched
         )
-        self.router.route(url__startswith=self.base_url + MOCK_PREFIX, name="mock").mock(
-            side_effect=self._serve
-        )
-        self.router.route(name="unmatched").mock(side_effect=self._unmatched)
-        http = httpx.Client(base_url=self.base_url, transport=_BridgeTransport(self._bridge))
-        super().__init__(http, admin_token=config.admin_token)
+        http = httpx.Client(base_url=self.base_url, transport=BridgeTransport(self._bridge))
+        super().__init__(http, control_token=config.control_token)
 
     def __repr__(self) -> str:
         return f"FreepikMock(base_url={self.base_url!r}, config={self.config!r})"
-
-    def _serve(self, request: httpx.Request) -> Any:
-        if _async_client.get():
-            return self._bridge.send_async(request)
-        return self._bridge.send(request)
-
-    def _unmatched(self, request: httpx.Request) -> httpx.Request | None:
-        if self.router.others_active():
-            return None  # not ours: the test's own routers decide
-        if self.router.passthrough_unmatched or is_loopback_host(request.url.host):
-            return request  # respx: pass through to the network
-        raise AllMockedAssertionError(
-            f"freepik_mock: {request.method} {request.url} is not a Freepik API request and "
-            "would leave the machine; mock it with respx, or set passthrough_unmatched=True"
-        )
 
     def deliver_webhooks_to(self, app: ASGIApp | None) -> None:
         """Deliver webhooks into ``app`` (Starlette, FastAPI, ...), in-process, whatever
@@ -303,25 +139,17 @@ class FreepikMock(MockControl):
         self.stop()
 
 
-class _Server(uvicorn.Server):
-    """A uvicorn server that says when it is accepting connections (or gave up)."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        try:
-            await super().startup(sockets=sockets)
-        finally:
-            self.ready.set()
-
-
 class FreepikMockServer(MockControl):
     """The fake behind a real HTTP server on a free 127.0.0.1 port (``base_url``), in a
     background thread, for any client. ``settings`` as for :class:`FreepikMock`."""
 
     def __init__(self, config: MockConfig | None = None, **settings: Any) -> None:
+        import httpx  # here, not at the top: see FreepikMock
+        import uvicorn
+
+        from .droppable import protocol_class
+        from .harness import ReadyServer
+
         config = _build_config(config, settings).replace(host="127.0.0.1", port=0)
         self.config = config
         self.app = create_app(config)
@@ -329,7 +157,7 @@ class FreepikMockServer(MockControl):
         self._socket.bind(("127.0.0.1", 0))
         port = self._socket.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{port}"
-        self._server = _Server(
+        self._server = ReadyServer(
             uvicorn.Config(
                 self.app,
                 log_level="warning",
@@ -345,9 +173,8 @@ class FreepikMockServer(MockControl):
             name=f"freepik-mock-server-{port}",
             daemon=True,
         )
-        super().__init__(
-            httpx.Client(base_url=self.base_url, trust_env=False), admin_token=config.admin_token
-        )
+        http = httpx.Client(base_url=self.base_url, trust_env=False)
+        super().__init__(http, control_token=config.control_token)
 
     def __repr__(self) -> str:
         return f"FreepikMockServer(base_url={self.base_url!r}, config={self.config!r})"

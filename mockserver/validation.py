@@ -42,8 +42,8 @@ from pydantic_core import (
 )
 from pydantic_core import core_schema as cs
 
+from .config import Profile
 from .limits import MAX_JSON_DEPTH, too_deep
-from .reasons import Profile
 from .spec import RULES_EXTENSION, Operation, SpecError
 
 __all__ = [

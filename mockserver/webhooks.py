@@ -1,150 +1,46 @@
-"""Signed webhooks, sent the way Freepik sends them, and a verifier for users' tests.
-
-Freepik signs ``"{webhook-id}.{webhook-timestamp}.{raw body}"`` with HMAC-SHA256 and
-sends ``v1,<base64 signature>`` (several, space-separated, while secrets rotate). The
-key is the secret's raw UTF-8 bytes; the Standard Webhooks convention instead
-base64-decodes a ``whsec_`` secret, which ``scheme="standard-webhooks"`` selects.
+"""Webhook delivery: queued per task, sent the way Freepik sends them, retried, logged.
 
 Deliveries run in the background: an API response never waits for one. Each task's
-webhooks go out in order, one at a time; a failed attempt (non-2xx, timeout,
+webhooks go out in order, one at a time, to hosts the
+:class:`~mockserver.hosts.WebhookHostPolicy` allows; a failed attempt (non-2xx, timeout,
 connection error) is retried on the clock with the configured delays, keeping the same
-``webhook-id`` and signing each attempt afresh.
+``webhook-id`` and signing each attempt afresh (``signing.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
 import heapq
-import hmac
-import ipaddress
 import itertools
 import json
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .clock import Clock
+from .config import SigningScheme
+from .hosts import WebhookHostPolicy
+from .signing import DEFAULT_WEBHOOK_SECRET, sign, signing_key
 from .tasks import FAILED, Transition
 
+if TYPE_CHECKING:
+    # Imported where the first delivery needs it: a fake that sends no webhook (most
+    # `serve` runs) does not pay httpx's 30-50 ms of start-up.
+    import httpx
+
 __all__ = [
-    "DEFAULT_WEBHOOK_SECRET",
     "Delivery",
     "DeliveryOutbox",
-    "SigningScheme",
     "WebhookDispatcher",
-    "WebhookVerificationError",
-    "is_loopback_host",
-    "sign",
-    "signing_key",
-    "verify",
 ]
-
-SigningScheme = Literal["freepik", "standard-webhooks"]
-
-# Used when no secret is configured: the real API always signs, so the fake does too.
-DEFAULT_WEBHOOK_SECRET = "freepik-mock-webhook-secret"
 
 # Delivery attempts in flight at once (see WebhookDispatcher._http).
 _MAX_IN_FLIGHT = 100
 # Attempts begun per event-loop turn (see WebhookDispatcher._pump).
 _STARTS_PER_TURN = 8
-
-
-class WebhookVerificationError(Exception):
-    """The webhook's headers or signature do not check out; the message says which."""
-
-
-def signing_key(secret: str, scheme: SigningScheme = "freepik") -> bytes:
-    if scheme == "standard-webhooks":
-        encoded = secret.removeprefix("whsec_")
-        try:
-            return base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("a standard-webhooks secret must be base64 (whsec_...)") from exc
-    return secret.encode("utf-8")
-
-
-def _signature(key: bytes, webhook_id: str, timestamp: str, body: bytes) -> str:
-    content = webhook_id.encode() + b"." + timestamp.encode() + b"." + body
-    return base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
-
-
-def sign(
-    secrets: Sequence[str],
-    webhook_id: str,
-    timestamp: int,
-    body: bytes,
-    scheme: SigningScheme = "freepik",
-) -> str:
-    """The ``webhook-signature`` header value: one ``v1,<sig>`` per secret."""
-    stamp = str(timestamp)
-    return " ".join(
-        "v1," + _signature(signing_key(secret, scheme), webhook_id, stamp, body)
-        for secret in secrets
-    )
-
-
-def verify(
-    payload: bytes | str,
-    headers: Mapping[str, str],
-    secret: str | Sequence[str],
-    *,
-    tolerance: float | None = 300,
-    scheme: SigningScheme = "freepik",
-    now: float | None = None,
-) -> Any:
-    """Check a received webhook and return its parsed JSON body.
-
-    ``payload`` is the raw request body, exactly as received. ``secret`` may be a list
-    (any one matching is enough, as during a rotation). Raises
-    :class:`WebhookVerificationError` saying what is wrong.
-    """
-    body = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
-    lowered = {key.lower(): value for key, value in headers.items()}
-    for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
-        if not lowered.get(name):
-            raise WebhookVerificationError(f"missing header {name}")
-    webhook_id, stamp = lowered["webhook-id"], lowered["webhook-timestamp"]
-    try:
-        timestamp = int(stamp)
-    except ValueError:
-        raise WebhookVerificationError(f"webhook-timestamp is not an integer: {stamp!r}") from None
-    if tolerance is not None:
-        current = time.time() if now is None else now
-        if abs(current - timestamp) > tolerance:
-            raise WebhookVerificationError(
-                f"webhook-timestamp {timestamp} is more than {tolerance:g} s from now"
-            )
-    secrets = [secret] if isinstance(secret, str) else list(secret)
-    expected = [_signature(signing_key(s, scheme), webhook_id, stamp, body) for s in secrets]
-    for candidate in lowered["webhook-signature"].split():
-        version, _, value = candidate.partition(",")
-        if version == "v1" and any(hmac.compare_digest(value, e) for e in expected):
-            try:
-                return json.loads(body)
-            except ValueError as exc:
-                raise WebhookVerificationError("the signed body is not JSON") from exc
-    raise WebhookVerificationError("no signature matches the secret")
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether ``host`` is loopback as written: a 127.0.0.0/8 or ::1 literal, or
-    ``localhost``. Other names are not resolved to find out (what a name resolves to can
-    change between this check and the connection), so they need --webhook-allow."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(slots=True)
@@ -189,8 +85,7 @@ class WebhookDispatcher:
         scheme: SigningScheme = "freepik",
         retry_delays: Sequence[float] = (1.0, 2.0, 4.0, 8.0),
         timeout: float = 10.0,
-        allowed_hosts: Sequence[str] = (),
-        allow_any_host: bool = False,
+        hosts: WebhookHostPolicy | None = None,
         log_size: int = 10_000,
         transport: httpx.AsyncBaseTransport | None = None,
         on_schedule: Callable[[float], None] | None = None,
@@ -204,8 +99,7 @@ class WebhookDispatcher:
         self.scheme: SigningScheme = scheme
         self.retry_delays = tuple(retry_delays)
         self.timeout = timeout
-        self._allowed = {host.lower() for host in allowed_hosts}
-        self._allow_any = allow_any_host
+        self.hosts = hosts if hosts is not None else WebhookHostPolicy()
         self._transport = transport
         self._on_schedule = on_schedule
         self._client: httpx.AsyncClient | None = None
@@ -345,6 +239,8 @@ class WebhookDispatcher:
             self._pumping = loop.call_soon(self._pump)
 
     def _refusal(self, url: str) -> str | None:
+        import httpx  # here, not at the top: see the TYPE_CHECKING import
+
         # Parsed by the client that sends, so the host checked is the host connected to.
         try:
             parts = httpx.URL(url)
@@ -355,11 +251,13 @@ class WebhookDispatcher:
         host = parts.host.lower()
         if not host:
             return "the URL has no host"
-        if self._allow_any or host in self._allowed or is_loopback_host(host):
+        if self.hosts.allows(host):
             return None
         return f"host {host!r} is not loopback and not allowed (--webhook-allow)"
 
     async def _attempt(self, delivery: Delivery) -> None:
+        import httpx  # here, not at the top: see the TYPE_CHECKING import
+
         delivery.attempts += 1
         started = self.clock.now()
         entry: dict[str, Any] = {
@@ -439,6 +337,8 @@ class WebhookDispatcher:
 
     def _http(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         if self._client is None:
+            import httpx  # here, not at the top: see the TYPE_CHECKING import
+
             self._client = httpx.AsyncClient(
                 transport=self._transport,
                 timeout=self.timeout,

@@ -8,7 +8,8 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,25 @@ def run_in_two_workers(
         env={**os.environ, "WORKERS_LOG": str(log)},
         check=False,
     )  # fmt: skip
+
+
+def wait_until(
+    predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition"
+) -> None:
+    """Poll ``predicate`` until it holds; fail saying ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on (bound, then let go)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 def client_for(app: ASGIApp, **kwargs: Any) -> httpx.AsyncClient:
@@ -102,3 +122,35 @@ async def status_of(client: httpx.AsyncClient, task_id: str) -> dict[str, Any]:
 async def advance(client: httpx.AsyncClient, seconds: float) -> None:
     response = await client.post("/_mock/clock/advance", json={"seconds": seconds})
     assert response.status_code == 200, response.text
+
+
+def our_imports(module: str) -> set[str]:
+    """The modules of ours that ``module`` (e.g. ``"mockserver.config"``) imports at run
+    time, read from its source: imports under ``if TYPE_CHECKING:`` do not count."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, module
+    tree = ast.parse(Path(spec.origin).read_text())
+    package = module.rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+                visit(node.orelse)
+                continue
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    found.add(f"{package}.{node.module}" if node.module else package)
+                elif node.module and node.module.startswith("mockserver"):
+                    found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names if a.name.startswith("mockserver"))
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.stmt):
+                    visit([child])
+
+    visit(tree.body)
+    return found

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,7 @@ print("collector on after main:", gc.isenabled())
 """
 
 
+@pytest.mark.slow
 def test_serving_runs_with_the_collector_on(tmp_path: Path) -> None:
     env = dict(os.environ)
     completed = subprocess.run(
@@ -98,3 +100,29 @@ def test_serve_profile_comes_from_the_option_or_the_environment(
     assert _config_from(parser.parse_args(["serve", *argv])).profile == profile
     with pytest.raises(SystemExit):
         parser.parse_args(["serve", "--invalid-params-key", "name"])  # folded into --profile
+
+
+def test_the_control_options_and_their_former_names(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("FREEPIK_MOCK_"):
+            monkeypatch.delenv(name)
+    configs: list[Any] = []
+
+    def create_app(config: Any) -> None:  # what serve would serve, without serving it
+        configs.append(config)
+        raise ValueError("not serving in this test")
+
+    monkeypatch.setattr("mockserver.app.create_app", create_app)
+    assert main(["serve", "--control-token", "t1"]) == 2
+    assert main(["serve", "--admin-token", "t2", "--no-admin"]) == 2  # old command lines
+    assert main(["serve", "--no-control"]) == 2
+    assert main(["serve"]) == 2
+    assert [(c.control_token, c.control) for c in configs] == [
+        ("t1", True),
+        ("t2", False),
+        (None, False),
+        (None, True),
+    ]
+    assert "not serving in this test" in capsys.readouterr().err

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import CREATE_PATH, LIST_PATH, VALID_BODY, Receiver, serve_fake
 from helpers import run_in_two_workers
 
@@ -23,6 +24,7 @@ async def _create_all(url: str, webhook_url: str) -> list[httpx.Response]:
         )
 
 
+@pytest.mark.slow
 def test_500_concurrent_creates(tmp_path: Path, receiver: Receiver) -> None:
     with serve_fake(tmp_path, "--clock", "manual") as fake, fake.client(timeout=60) as client:
         responses = asyncio.run(_create_all(fake.url, receiver.url))
@@ -83,6 +85,7 @@ def test_sees_only_its_own_tasks(n):
 """
 
 
+@pytest.mark.slow
 def test_parallel_pytest_workers_do_not_share_state(tmp_path: Path) -> None:
     workers_log = tmp_path / "workers.log"
     result = run_in_two_workers(tmp_path, textwrap.dedent(WORKER_TESTS), workers_log)

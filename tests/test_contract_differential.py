@@ -6,10 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from contract_runs import run_contract, served_fake
 
 from contract_tests.differential import DifferentialReport, compare
 from contract_tests.exchange import Exchange
+
+# Each test runs the contract suite in a subprocess against served fakes.
+pytestmark = pytest.mark.slow
 
 
 def _answer(status: int, body: Any) -> Exchange:

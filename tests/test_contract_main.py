@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -11,6 +10,10 @@ from pathlib import Path
 import pytest
 from broken_variants import EXPECTED_REPORTS
 from contract_runs import CI_EXAMPLES, environment, run_contract, served_fake
+from helpers import closed_port
+
+# Each test runs the contract suite in a subprocess, most against a served fake.
+pytestmark = pytest.mark.slow
 
 ALL_CHECKS = {
     "test_valid_requests_are_accepted",
@@ -107,14 +110,8 @@ def test_real_target_without_a_key_exits_2_with_a_clear_message(tmp_path: Path) 
     assert run.report is None  # nothing was run
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_an_unreachable_url_is_a_network_failure_not_a_contract_failure(tmp_path: Path) -> None:
-    run = run_contract(tmp_path, "--target", f"http://127.0.0.1:{_closed_port()}")
+    run = run_contract(tmp_path, "--target", f"http://127.0.0.1:{closed_port()}")
     assert run.code == 6, run.output
     assert "network failure" in run.output
     assert "not a contract failure" in run.output
@@ -124,7 +121,7 @@ def test_the_real_target_reports_a_network_failure_as_such(tmp_path: Path) -> No
     # The real API's address is replaced by a closed loopback port: no traffic leaves.
     env = environment(
         FREEPIK_API_KEY="not-a-real-key",
-        FREEPIK_CONTRACT_REAL_URL=f"http://127.0.0.1:{_closed_port()}",
+        FREEPIK_CONTRACT_REAL_URL=f"http://127.0.0.1:{closed_port()}",
     )
     run = run_contract(tmp_path, "--target", "real", env=env)
     assert run.code == 6, run.output

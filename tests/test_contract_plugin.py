@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from contract_runs import environment
 
 from contract_tests.plugin import _names_contract_suite
@@ -23,6 +24,7 @@ def _pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_an_unrelated_suite_with_its_own_target_option_still_runs(tmp_path: Path) -> None:
     (tmp_path / "conftest.py").write_text(
         textwrap.dedent(
@@ -47,6 +49,7 @@ def test_an_unrelated_suite_with_its_own_target_option_still_runs(tmp_path: Path
     assert "1 passed" in completed.stdout
 
 
+@pytest.mark.slow
 def test_the_contract_options_are_listed_in_pytest_help(tmp_path: Path) -> None:
     completed = _pytest(tmp_path, "--help")
     assert "--contract-target=WHERE" in completed.stdout

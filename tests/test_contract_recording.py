@@ -45,6 +45,7 @@ def test_a_server_that_echoes_the_key_is_scrubbed_too(tmp_path: Path) -> None:
     assert KEY.encode() not in written.read_bytes()
 
 
+@pytest.mark.slow
 def test_no_key_survives_a_recorded_contract_run(tmp_path: Path) -> None:
     record = tmp_path / "recorded"
     run = run_contract(tmp_path, "--api-key", KEY, "--examples", "3", "--record", str(record))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import httpx
 import pytest
 import respx
 from drift_support import CASES, FIXTURES, UPSTREAM_DOCS
+from helpers import closed_port
 
 from mockserver.drift.sources import (
     DEFAULT_UPSTREAM,
@@ -97,15 +97,8 @@ def test_a_missing_file_and_a_folder_are_named() -> None:
         load_source(str(FIXTURES))
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def test_a_refused_fetch_names_the_url_and_tries_twice_only() -> None:
-    url = f"http://127.0.0.1:{_closed_port()}/freepik-api-v1-openapi.yaml"
+    url = f"http://127.0.0.1:{closed_port()}/freepik-api-v1-openapi.yaml"
     with pytest.raises(SourceError) as caught:
         fetch(url, timeout=2, retry_delay=0)
     message = str(caught.value)

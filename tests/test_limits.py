@@ -109,6 +109,7 @@ def _connect(url: str) -> socket.socket:
     return sock
 
 
+@pytest.mark.slow
 def test_served_413_comes_before_the_body_is_sent(tmp_path: Path) -> None:
     with serve_fake(tmp_path) as fake, _connect(fake.url) as sock:
         # Announce 10 MB and send none of it: the answer must not wait for the body.
@@ -123,6 +124,7 @@ def test_served_413_comes_before_the_body_is_sent(tmp_path: Path) -> None:
         fake.stop()
 
 
+@pytest.mark.slow
 def test_served_stalled_body_times_out_without_blocking_others(tmp_path: Path) -> None:
     with serve_fake(tmp_path, "--body-timeout", "2") as fake, _connect(fake.url) as sock:
         sock.sendall(_request_head(100) + b'{"video_url": ')  # then nothing more
@@ -137,6 +139,7 @@ def test_served_stalled_body_times_out_without_blocking_others(tmp_path: Path) -
         assert fake.stop() == 0
 
 
+@pytest.mark.slow
 def test_served_idle_connection_is_closed_after_keep_alive_timeout(tmp_path: Path) -> None:
     with serve_fake(tmp_path, "--keep-alive-timeout", "1") as fake, _connect(fake.url) as sock:
         sock.sendall(b"GET /_mock/health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")

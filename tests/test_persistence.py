@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from conftest import CREATE_PATH, LIST_PATH, VALID_BODY, Receiver, serve_fake
+from helpers import wait_until
 
 from mockserver import MockConfig, create_app
 from mockserver.persistence import StateFile, StateFileError
@@ -155,6 +155,7 @@ def test_state_file_refuses_a_foreign_file(tmp_path: Path) -> None:
         StateFile(other)
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_state_file_in_use(tmp_path: Path) -> None:
     state = tmp_path / "state.db"
     with serve_fake(tmp_path, "--state", str(state)) as fake:
@@ -203,14 +204,6 @@ def test_default_keeps_nothing_on_disk(tmp_path: Path, monkeypatch: pytest.Monke
     assert list(tmp_path.iterdir()) == []
 
 
-def _wait(predicate: Any, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def _pending_webhook_ids(client: httpx.Client) -> dict[str, str]:
     """webhook-id -> event of every delivery whose last logged attempt asked for a retry."""
     latest: dict[str, dict[str, Any]] = {}
@@ -219,6 +212,7 @@ def _pending_webhook_ids(client: httpx.Client) -> dict[str, str]:
     return {wid: e["event"] for wid, e in latest.items() if e["outcome"] == "retrying"}
 
 
+@pytest.mark.slow
 def test_kill_9_and_restart_lose_nothing(tmp_path: Path, receiver: Receiver) -> None:
     state = tmp_path / "state.db"
     args = (
@@ -238,7 +232,7 @@ def test_kill_9_and_restart_lose_nothing(tmp_path: Path, receiver: Receiver) -> 
             for _ in range(4)
         ]
         client.post("/_mock/clock/advance", json={"seconds": 1.5})  # all go IN_PROGRESS
-        _wait(lambda: len(_pending_webhook_ids(client)) == 4, what="4 failed deliveries")
+        wait_until(lambda: len(_pending_webhook_ids(client)) == 4, what="4 failed deliveries")
         pending = _pending_webhook_ids(client)
         fake.process.send_signal(signal.SIGKILL)
         assert fake.process.wait(10) == -signal.SIGKILL

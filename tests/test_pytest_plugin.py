@@ -281,6 +281,7 @@ def test_live_fake_is_this_tests_own(freepik_mock_server, n):
 '''
 
 
+@pytest.mark.slow
 def test_fixtures_are_isolated_across_xdist_workers(tmp_path: Path) -> None:
     """Each pytest-xdist worker, and each test in it, gets a fake of its own: a test sees
     exactly the tasks it created, whichever worker runs it and whatever runs beside it."""

@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 from conftest import ServedFake, serve_fake
 
+# Schemathesis runs in a subprocess against a served fake.
+pytestmark = pytest.mark.slow
+
 SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"

@@ -1,4 +1,4 @@
-"""API keys, webhook secrets and the admin token never show up in any output."""
+"""API keys, webhook secrets and the control token never show up in any output."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ API_KEY = "sk-test-APIKEY-1b7e9f0c2d"
 OTHER_KEY = "sk-test-OTHERKEY-55aa01"
 ENV_KEY = "sk-test-ENVKEY-77c3e1"
 WEBHOOK_SECRET = "whsec-test-SECRET-4f2a9d"
-ADMIN_TOKEN = "admin-test-TOKEN-93be1c"
-SECRETS = (API_KEY, OTHER_KEY, ENV_KEY, WEBHOOK_SECRET, ADMIN_TOKEN)
+CONTROL_TOKEN = "control-test-TOKEN-93be1c"
+SECRETS = (API_KEY, OTHER_KEY, ENV_KEY, WEBHOOK_SECRET, CONTROL_TOKEN)
 
 
 def assert_no_secret(where: str, text: str | bytes) -> None:
@@ -30,7 +30,9 @@ def assert_no_secret(where: str, text: str | bytes) -> None:
 
 def test_reprs_hide_secrets() -> None:
     config = MockConfig(
-        api_keys=(API_KEY, OTHER_KEY), webhook_secrets=(WEBHOOK_SECRET,), admin_token=ADMIN_TOKEN
+        api_keys=(API_KEY, OTHER_KEY),
+        webhook_secrets=(WEBHOOK_SECRET,),
+        control_token=CONTROL_TOKEN,
     )
     app = create_app(config)
     runtime = app.state.mock
@@ -44,17 +46,18 @@ def test_reprs_hide_secrets() -> None:
     assert "api_keys" not in repr(config)
 
 
+@pytest.mark.slow
 def test_served_outputs_never_contain_secrets(tmp_path: Path, receiver: Receiver) -> None:
     state = tmp_path / "state.db"
     outputs: list[tuple[str, str | bytes]] = []
     args = (
         "--api-key", API_KEY, "--api-key", OTHER_KEY,
         "--webhook-secret", WEBHOOK_SECRET,
-        "--admin-token", ADMIN_TOKEN,
+        "--control-token", CONTROL_TOKEN,
         "--access-log", "--clock", "manual", "--state", str(state),
     )  # fmt: skip
     env = {"FREEPIK_MOCK_API_KEYS": ENV_KEY}  # overridden by --api-key, never printed either
-    admin = {"x-mock-admin-token": ADMIN_TOKEN}
+    control = {"x-mock-control-token": CONTROL_TOKEN}
     with serve_fake(tmp_path, *args, env=env) as fake, fake.client() as client:
 
         def call(method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -75,18 +78,19 @@ def test_served_outputs_never_contain_secrets(tmp_path: Path, receiver: Receiver
         call("POST", CREATE_PATH, json={"video_url": 1}, headers={"x-freepik-api-key": API_KEY})
         call("GET", f"{LIST_PATH}/{task_id}", headers={"x-freepik-api-key": OTHER_KEY})
         call("GET", LIST_PATH, params={"page": "0"}, headers={"x-freepik-api-key": API_KEY})
-        call("GET", "/_mock/requests", headers={"x-mock-admin-token": ADMIN_TOKEN[:-1]})
-        call("POST", "/_mock/faults", json={"status": 500, "path": "/v1/*"}, headers=admin)
+        call("GET", "/_mock/requests", headers={"x-mock-control-token": CONTROL_TOKEN[:-1]})
+        call("POST", "/_mock/faults", json={"status": 500, "path": "/v1/*"}, headers=control)
         call("GET", LIST_PATH, headers={"x-freepik-api-key": API_KEY})
-        assert call("POST", "/_mock/clock/advance", json={"seconds": 60}, headers=admin).is_success
+        advanced = call("POST", "/_mock/clock/advance", json={"seconds": 60}, headers=control)
+        assert advanced.is_success
         assert receiver.wait_for(2)
-        call("POST", "/_mock/webhooks/drain", headers=admin)
-        journal = call("GET", "/_mock/requests", headers=admin)
+        call("POST", "/_mock/webhooks/drain", headers=control)
+        journal = call("GET", "/_mock/requests", headers=control)
         assert len(journal.json()["data"]) >= 10
-        webhook_log = call("GET", "/_mock/webhooks", headers=admin)
+        webhook_log = call("GET", "/_mock/webhooks", headers=control)
         assert len(webhook_log.json()["data"]) == 2
-        call("GET", f"/_mock/tasks/{task_id}", headers=admin)
-        call("GET", "/_mock/tasks", headers=admin)
+        call("GET", f"/_mock/tasks/{task_id}", headers=control)
+        call("GET", "/_mock/tasks", headers=control)
         assert fake.stop() == 0
         outputs.append(("server stdout/stderr", fake.output()))
     for headers, payload in receiver.received:
@@ -108,7 +112,7 @@ def test_start_up_errors_hide_secrets() -> None:
     assert_no_secret("start-up error cause", repr(caught.value.__cause__))
 
 
-def test_keys_and_admin_token_are_compared_in_constant_time(
+def test_keys_and_the_control_token_are_compared_in_constant_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     compared: list[tuple[bytes, bytes]] = []
@@ -118,21 +122,20 @@ def test_keys_and_admin_token_are_compared_in_constant_time(
         compared.append((a, b))
         return bool(real(a, b))
 
-    monkeypatch.setattr(hmac, "compare_digest", spy)  # what api.py and admin.py call
-    config = MockConfig(api_keys=(API_KEY,), admin_token=ADMIN_TOKEN)
+    monkeypatch.setattr(hmac, "compare_digest", spy)  # what api.py and control_api.py call
+    config = MockConfig(api_keys=(API_KEY,), control_token=CONTROL_TOKEN)
 
     async def run() -> list[int]:
         app = create_app(config)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            token = "x-mock-control-token"
             statuses = [
                 (await c.get(LIST_PATH, headers={"x-freepik-api-key": API_KEY})).status_code,
                 (await c.get(LIST_PATH, headers={"x-freepik-api-key": API_KEY[:-1]})).status_code,
-                (
-                    await c.get("/_mock/tasks", headers={"x-mock-admin-token": ADMIN_TOKEN})
-                ).status_code,
-                (await c.get("/_mock/tasks", headers={"x-mock-admin-token": "x"})).status_code,
-                (await c.get("/_mock/tasks", headers={b"x-mock-admin-token": b"\xe9"})).status_code,
+                (await c.get("/_mock/tasks", headers={token: CONTROL_TOKEN})).status_code,
+                (await c.get("/_mock/tasks", headers={token: "x"})).status_code,
+                (await c.get("/_mock/tasks", headers={token.encode(): b"\xe9"})).status_code,
                 (await c.get("/_mock/tasks")).status_code,
             ]
         await app.state.mock.shutdown()
@@ -140,5 +143,5 @@ def test_keys_and_admin_token_are_compared_in_constant_time(
 
     assert asyncio.run(run()) == [200, 401, 200, 401, 401, 401]
     assert (API_KEY.encode(), API_KEY.encode()) in compared
-    assert (ADMIN_TOKEN.encode(), ADMIN_TOKEN.encode()) in compared
-    assert (b"x", ADMIN_TOKEN.encode()) in compared
+    assert (CONTROL_TOKEN.encode(), CONTROL_TOKEN.encode()) in compared
+    assert (b"x", CONTROL_TOKEN.encode()) in compared

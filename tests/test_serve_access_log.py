@@ -11,6 +11,9 @@ import time
 import httpx
 import pytest
 
+# Each test serves the fake in a subprocess.
+pytestmark = pytest.mark.slow
+
 ACCESS_LINE = re.compile(r'"GET /v1/\S+ HTTP/1\.1" 200')
 
 

@@ -5,25 +5,19 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from conftest import CREATE_PATH, VALID_BODY, serve_fake
+from helpers import wait_until
 
 from mockserver.persistence import StateFile
 
+# Each test serves the fake in a subprocess and signals it.
+pytestmark = pytest.mark.slow
+
 KEY = {"x-freepik-api-key": "shutdown-key"}
-
-
-def _wait(predicate: Any, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -47,7 +41,7 @@ def test_sigterm_finishes_in_flight_request_and_flushes_state(tmp_path: Path) ->
         thread = threading.Thread(target=asyncio.run, args=(create(),))
         thread.start()
         with fake.client() as client:  # the fault is used up once the request is in flight
-            _wait(lambda: client.get("/_mock/faults").json()["data"] == [], what="in flight")
+            wait_until(lambda: client.get("/_mock/faults").json()["data"] == [], what="in flight")
         assert fake.stop(signal.SIGTERM) == 0
         thread.join(30)
         assert result and result[0].status_code == 200

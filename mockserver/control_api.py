@@ -1,8 +1,9 @@
 """The control API under ``/_mock``: health, clock, task outcomes, webhooks, faults,
-journal, reset, and the media files that results point to.
+journal, reset, and the media files that results point to (its routes and handlers; the
+client is ``control_client.py``).
 
-Open to loopback clients by default; ``admin_token`` requires the
-``x-mock-admin-token`` header instead; ``admin=False`` removes everything but health
+Open to loopback clients by default; ``control_token`` requires the
+``x-mock-control-token`` header instead; ``control=False`` removes everything but health
 and media. Its own request bodies are checked with small JSON Schemas of its own.
 """
 
@@ -17,19 +18,18 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from .constants import CONTROL_PREFIX, CONTROL_TOKEN_HEADER, FIXTURES_PATH, RESULT_PATH
 from .errors import ApiError, json_response
+from .hosts import is_loopback_host
 from .lifecycle import IllegalTransition
 from .media import fixture_path
 from .tasks import STATUSES, Task
 from .validation import BodyValidator
-from .webhooks import is_loopback_host
 
 if TYPE_CHECKING:
     from .runtime import MockRuntime
 
-__all__ = ["ADMIN_TOKEN_HEADER", "control_routes", "result_file"]
-
-ADMIN_TOKEN_HEADER = "x-mock-admin-token"
+__all__ = ["control_routes", "result_file"]
 
 _RESULT_FILES = {"16:9": "result_16x9.mp4", "9:16": "result_9x16.mp4", "1:1": "result_1x1.mp4"}
 
@@ -48,24 +48,21 @@ def _runtime(request: Request) -> MockRuntime:
 def _guard(request: Request) -> MockRuntime:
     runtime = _runtime(request)
     config = runtime.config
-    if not config.admin:
+    if not config.control:
         raise ApiError.with_message(404, "Not Found")
-    if config.admin_token is not None:
-        given = request.headers.get(ADMIN_TOKEN_HEADER, "")
-        if not hmac.compare_digest(given.encode(), config.admin_token.encode()):
-            raise ApiError.with_message(401, f"Missing or wrong {ADMIN_TOKEN_HEADER} header")
+    if config.control_token is not None:
+        given = request.headers.get(CONTROL_TOKEN_HEADER, "")
+        if not hmac.compare_digest(given.encode(), config.control_token.encode()):
+            raise ApiError.with_message(401, f"Missing or wrong {CONTROL_TOKEN_HEADER} header")
         return runtime
+    # In-process clients have no address (no client at all, or Starlette's TestClient's
+    # "testclient"): they run in this very process.
     host = request.client.host if request.client else ""
-    if not _is_local(host):
+    if host not in ("", "testclient") and not is_loopback_host(host):
         raise ApiError.with_message(
-            403, "The control API answers loopback clients only (set --admin-token)"
+            403, "The control API answers loopback clients only (set --control-token)"
         )
     return runtime
-
-
-def _is_local(host: str) -> bool:
-    # In-process clients (Starlette's TestClient, no client at all) count as local.
-    return host in ("testclient", "") or is_loopback_host(host)
 
 
 _SCHEMAS: dict[str, dict[str, Any]] = {
@@ -257,21 +254,21 @@ async def reset(request: Request) -> Response:
 
 
 def control_routes() -> list[Route]:
+    prefix = CONTROL_PREFIX
     return [
-        Route("/_mock/health", health, methods=["GET"]),
-        Route("/_mock/media/{task_id}.mp4", media, methods=["GET"]),
-        Route("/_mock/fixtures/{name}", fixture, methods=["GET"]),
-        Route("/_mock/clock", get_clock, methods=["GET"]),
-        Route("/_mock/clock/advance", advance_clock, methods=["POST"]),
-        Route("/_mock/tasks", list_all_tasks, methods=["GET"]),
-        Route("/_mock/tasks/{task_id}", get_task, methods=["GET"]),
-        Route("/_mock/tasks/{task_id}/status", force_status, methods=["POST"]),
-        Route("/_mock/webhooks", webhook_log, methods=["GET"]),
-        Route("/_mock/webhooks/drain", drain_webhooks, methods=["POST"]),
-        Route("/_mock/faults", list_faults, methods=["GET"]),
-        Route("/_mock/faults", add_fault, methods=["POST"]),
-        Route("/_mock/faults", clear_faults, methods=["DELETE"]),
-        Route("/_mock/requests", journal, methods=["GET"]),
-        Route("/_mock/reset", reset, methods=["POST"]),
+        Route(prefix + "/health", health, methods=["GET"]),
+        Route(RESULT_PATH, media, methods=["GET"]),
+        Route(FIXTURES_PATH + "{name}", fixture, methods=["GET"]),
+        Route(prefix + "/clock", get_clock, methods=["GET"]),
+        Route(prefix + "/clock/advance", advance_clock, methods=["POST"]),
+        Route(prefix + "/tasks", list_all_tasks, methods=["GET"]),
+        Route(prefix + "/tasks/{task_id}", get_task, methods=["GET"]),
+        Route(prefix + "/tasks/{task_id}/status", force_status, methods=["POST"]),
+        Route(prefix + "/webhooks", webhook_log, methods=["GET"]),
+        Route(prefix + "/webhooks/drain", drain_webhooks, methods=["POST"]),
+        Route(prefix + "/faults", list_faults, methods=["GET"]),
+        Route(prefix + "/faults", add_fault, methods=["POST"]),
+        Route(prefix + "/faults", clear_faults, methods=["DELETE"]),
+        Route(prefix + "/requests", journal, methods=["GET"]),
+        Route(prefix + "/reset", reset, methods=["POST"]),
     ]
-

@@ -25,18 +25,18 @@ async def test_control_api_answers_loopback_only_by_default() -> None:
     assert allowed.status_code == 200
 
 
-async def test_admin_token_replaces_the_loopback_rule() -> None:
-    app = create_app(MockConfig(admin_token="t0ken"))
+async def test_a_control_token_replaces_the_loopback_rule() -> None:
+    app = create_app(MockConfig(control_token="t0ken"))
     async with client_for(app, client=("10.1.2.3", 4000)) as remote:
         without = await remote.get("/_mock/requests")
-        wrong = await remote.get("/_mock/requests", headers={"x-mock-admin-token": "nope"})
-        right = await remote.get("/_mock/requests", headers={"x-mock-admin-token": "t0ken"})
+        wrong = await remote.get("/_mock/requests", headers={"x-mock-control-token": "nope"})
+        right = await remote.get("/_mock/requests", headers={"x-mock-control-token": "t0ken"})
     assert (without.status_code, wrong.status_code, right.status_code) == (401, 401, 200)
     assert "t0ken" not in without.text + wrong.text
 
 
-async def test_no_admin_removes_control_routes_but_not_health() -> None:
-    app = create_app(MockConfig(admin=False))
+async def test_control_off_removes_control_routes_but_not_health() -> None:
+    app = create_app(MockConfig(control=False))
     async with client_for(app) as client:
         assert (await client.get("/_mock/requests")).status_code == 404
         assert (await client.get("/_mock/health")).status_code == 200

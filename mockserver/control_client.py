@@ -4,15 +4,18 @@
 webhook log and the request journal, all over HTTP, so it works the same against an
 in-process app and a live server (``freepik-mock serve``). The test handles in
 :mod:`mockserver.testing` are ``MockControl``\\ s.
+
+It knows the server only by its URLs (``constants.py``): it imports none of it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+from .constants import CONTROL_PREFIX, CONTROL_TOKEN_HEADER
 
-from .admin import ADMIN_TOKEN_HEADER
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["MockControl", "MockControlError"]
 
@@ -29,13 +32,13 @@ class MockControlError(Exception):
 class MockControl:
     """Operations of the control API, sent through ``http`` (its base URL is the fake's)."""
 
-    def __init__(self, http: httpx.Client, *, admin_token: str | None = None) -> None:
+    def __init__(self, http: httpx.Client, *, control_token: str | None = None) -> None:
         self._http = http
-        if admin_token is not None:
-            self._http.headers[ADMIN_TOKEN_HEADER] = admin_token
+        if control_token is not None:
+            self._http.headers[CONTROL_TOKEN_HEADER] = control_token
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._http.request(method, "/_mock" + path, **kwargs)
+        response = self._http.request(method, CONTROL_PREFIX + path, **kwargs)
         if response.is_error:
             try:
                 message = str(response.json().get("message", response.text))

@@ -6,8 +6,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from helpers import our_imports
 
 from mockserver import FreepikMock, MockControlError
+from mockserver.control_client import MockControl
 
 CREATE = "https://api.freepik.com/v1/ai/reference-to-video/kling-v3-omni-std"
 KEY = {"x-freepik-api-key": "test-key"}
@@ -88,9 +90,39 @@ def test_reset_forgets_everything(fake: FreepikMock) -> None:
     assert (fake.tasks(), fake.faults(), fake.journal(kind=None)) == ([], [], [])
 
 
-def test_an_admin_token_is_sent_by_the_handle() -> None:
-    with FreepikMock(admin_token="t0ken") as fake:
+def test_a_control_token_is_sent_by_the_handle() -> None:
+    with FreepikMock(control_token="t0ken") as fake:
         create(fake)
         outsider = httpx.get("https://api.freepik.com/_mock/tasks")
         assert len(fake.tasks()) == 1
     assert outsider.status_code == 401
+
+
+def test_the_client_knows_the_server_only_by_its_urls() -> None:
+    assert our_imports("mockserver.control_client") == {"mockserver.constants"}
+
+
+def client_answering(response: httpx.Response, seen: list[httpx.Request]) -> httpx.Client:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return response
+
+    return httpx.Client(base_url="http://fake.test", transport=httpx.MockTransport(handler))
+
+
+def test_calls_go_under_the_control_prefix_with_the_token() -> None:
+    seen: list[httpx.Request] = []
+    answer = httpx.Response(200, json={"mode": "manual", "now": 5.0})
+    control = MockControl(client_answering(answer, seen), control_token="t0ken")
+    assert control.now == 5.0
+    assert seen[0].url.path == "/_mock/clock"
+    assert seen[0].headers["x-mock-control-token"] == "t0ken"
+
+
+def test_an_error_that_is_not_json_raises_with_its_text() -> None:
+    seen: list[httpx.Request] = []
+    control = MockControl(client_answering(httpx.Response(502, text="bad gateway"), seen))
+    with pytest.raises(MockControlError) as raised:
+        control.reset()
+    assert (raised.value.status_code, raised.value.message) == (502, "bad gateway")
+    assert "x-mock-control-token" not in seen[0].headers

@@ -1,0 +1,223 @@
+"""What the test harnesses of ``testing.py`` are built from: the app served in an event
+loop of its own, the httpx transports and the respx router that reach it, and a uvicorn
+server that says when it listens.
+
+This is the one module of the kit that imports httpx, respx, anyio's thread portals and
+uvicorn at its top: ``testing.py`` imports it only when a harness is built, so that
+``import mockserver`` (and ``freepik-mock serve``) pays for none of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from concurrent.futures import Future
+from contextvars import ContextVar
+from typing import Any
+
+import anyio.from_thread
+import anyio.to_thread
+import httpx
+import respx
+import uvicorn
+from respx.models import AllMockedAssertionError
+from starlette.types import ASGIApp
+
+from .constants import CONTROL_PREFIX
+from .faults import ConnectionDropped
+from .hosts import WebhookHostPolicy, is_loopback_host
+
+__all__ = [
+    "API_PREFIX",
+    "AppBridge",
+    "BridgeTransport",
+    "FreepikRouter",
+    "ReadyServer",
+    "WebhookTransport",
+]
+
+# The API's own paths, below the base URL the code under test calls.
+API_PREFIX = "/v1/ai/reference-to-video/"
+
+# Whether the request being routed came from an async client (set by the router).
+_async_client: ContextVar[bool] = ContextVar("freepik_mock_async_client", default=False)
+
+
+class AppBridge:
+    """An ASGI app served in an event loop on its own thread, reachable from any thread
+    and any event loop."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._transport = httpx.ASGITransport(app=app)
+        self._stack = contextlib.ExitStack()
+        self._portal: anyio.from_thread.BlockingPortal | None = None
+        self._loop_thread: int | None = None
+
+    def start(self) -> None:
+        self._portal = self._stack.enter_context(anyio.from_thread.start_blocking_portal())
+        self._loop_thread = self._portal.call(threading.get_ident)
+
+    def stop(self, *cleanups: Any) -> None:
+        """Run ``cleanups`` (coroutine functions) in the app's loop, then end it."""
+        try:
+            if self._portal is not None:
+                for cleanup in cleanups:
+                    self._portal.call(cleanup)
+        finally:
+            self._stack.close()
+            self._portal = None
+
+    @property
+    def portal(self) -> anyio.from_thread.BlockingPortal:
+        if self._portal is None:
+            raise RuntimeError("the fake is not running: use the handle as a context manager")
+        return self._portal
+
+    def _in_loop(self) -> bool:
+        return threading.get_ident() == self._loop_thread
+
+    async def _forward(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self._transport.handle_async_request(request)
+        except ConnectionDropped as exc:
+            # What an httpx client sees when a server drops the connection.
+            raise httpx.RemoteProtocolError(str(exc), request=request) from None
+        content = await response.aread()
+        return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        """Serve ``request``, blocking the calling thread until the response is ready."""
+        if self._in_loop():
+            raise RuntimeError(
+                "a synchronous HTTP call to the fake from inside its own event loop (an "
+                "async webhook handler?) would block that loop; use an async client there"
+            )
+        request.read()
+        return self.portal.call(self._forward, request)
+
+    async def send_async(self, request: httpx.Request) -> httpx.Response:
+        """Serve ``request`` without blocking the caller's event loop."""
+        if self._in_loop():
+            return await self._forward(request)
+        future: Future[httpx.Response] = self.portal.start_task_soon(self._forward, request)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # another async library (trio): wait in a worker thread
+            return await anyio.to_thread.run_sync(future.result)
+        return await asyncio.wrap_future(future)
+
+    def respond(self, request: httpx.Request) -> Any:
+        """A respx side effect: the response for a sync client, an awaitable of it for
+        an async one (as the router that called says)."""
+        if _async_client.get():
+            return self.send_async(request)
+        return self.send(request)
+
+
+class BridgeTransport(httpx.BaseTransport):
+    """A sync httpx transport into the app, for the handle's own control calls."""
+
+    def __init__(self, bridge: AppBridge) -> None:
+        self._bridge = bridge
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._bridge.send(request)
+
+
+class WebhookTransport(httpx.AsyncBaseTransport):
+    """Where the fake's webhooks go: into the app under test when it is set, otherwise
+    to the URL itself, whose host ``hosts`` must allow (as the standalone server
+    requires)."""
+
+    def __init__(self, app: ASGIApp | None, hosts: WebhookHostPolicy) -> None:
+        self.app = app
+        self.hosts = hosts
+        self._network: httpx.AsyncHTTPTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.app is not None:
+            return await httpx.ASGITransport(app=self.app).handle_async_request(request)
+        host = request.url.host.lower()
+        if not self.hosts.allows(host):
+            raise httpx.ConnectError(
+                f"refused: host {host!r} is not loopback and not allowed; "
+                "deliver_webhooks_to(app) delivers into an ASGI app instead",
+                request=request,
+            )
+        if self._network is None:
+            self._network = httpx.AsyncHTTPTransport()
+        return await self._network.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._network is not None:
+            await self._network.aclose()
+            self._network = None
+
+
+class FreepikRouter(respx.MockRouter):
+    """A respx router that serves the API and ``/_mock`` under ``base_url`` from
+    ``bridge``, goes first and leaves everything else to the test's own routers; alone,
+    it lets loopback through and fails (or, with ``passthrough_unmatched``, passes) the
+    rest."""
+
+    def __init__(self, bridge: AppBridge, base_url: str, *, passthrough_unmatched: bool) -> None:
+        super().__init__(assert_all_called=False, assert_all_mocked=True)
+        self.passthrough_unmatched = passthrough_unmatched
+        self.route(url__startswith=base_url + API_PREFIX, name="api").mock(
+            side_effect=bridge.respond
+        )
+        self.route(url__startswith=base_url + CONTROL_PREFIX + "/", name="mock").mock(
+            side_effect=bridge.respond
+        )
+        self.route(name="unmatched").mock(side_effect=self._unmatched)
+
+    def start(self) -> None:
+        super().start()
+        # respx asks routers in registration order and a non-strict router answers every
+        # request; going first keeps the fake reachable whatever routers the test adds.
+        if self.Mocker is not None:
+            self.Mocker.routers.remove(self)
+            self.Mocker.routers.insert(0, self)
+
+    def others_active(self) -> bool:
+        return self.Mocker is not None and any(r is not self for r in self.Mocker.routers)
+
+    def _unmatched(self, request: httpx.Request) -> httpx.Request | None:
+        if self.others_active():
+            return None  # not ours: the test's own routers decide
+        if self.passthrough_unmatched or is_loopback_host(request.url.host):
+            return request  # respx: pass through to the network
+        raise AllMockedAssertionError(
+            f"freepik_mock: {request.method} {request.url} is not a Freepik API request and "
+            "would leave the machine; mock it with respx, or set passthrough_unmatched=True"
+        )
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        token = _async_client.set(False)
+        try:
+            return super().handler(request)
+        finally:
+            _async_client.reset(token)
+
+    async def async_handler(self, request: httpx.Request) -> httpx.Response:
+        token = _async_client.set(True)
+        try:
+            return await super().async_handler(request)
+        finally:
+            _async_client.reset(token)
+
+
+class ReadyServer(uvicorn.Server):
+    """A uvicorn server that says when it is accepting connections (or gave up)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self.ready.set()
