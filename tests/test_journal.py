@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.clock import ManualClock
+from mockserver.constants import REQUEST_ID_KEY
 from mockserver.journal import BODY_LIMIT, Journal
 from mockserver.tasks import Transition
 
@@ -24,7 +25,8 @@ def transition(task_id: str, status: str, reason: str | None = None) -> Transiti
 
 def test_a_request_is_noted_with_its_answer_and_never_its_key() -> None:
     journal = Journal(ManualClock(start=1000.0), secret_headers=frozenset({KEY_HEADER}))
-    journal.record_request(scope(key=b"k-secret", query=b"page=2"), 200, b'{"a":1}')
+    noted = {**scope(key=b"k-secret", query=b"page=2"), REQUEST_ID_KEY: "ak-" + "0" * 32}
+    journal.record_request(noted, 200, b'{"a":1}')
     journal.record_request(scope(key=b""), 401, b"")
     journal.record_request(scope(), 401, b"")
     sent, empty, missing = journal.entries()
@@ -38,6 +40,7 @@ def test_a_request_is_noted_with_its_answer_and_never_its_key() -> None:
         "body": '{"a":1}',
         "id": 1,
         "at": 1000.0,
+        "request_id": "ak-" + "0" * 32,  # the x-request-id the answer carried
     }
     assert (empty["api_key"], missing["api_key"]) == ("missing", "missing")
     assert "k-secret" not in repr(journal.entries())
