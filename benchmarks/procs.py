@@ -126,13 +126,21 @@ class ServerProcess:
     """A server started from a command line, with its output kept in a log file."""
 
     def __init__(
-        self, name: str, argv: Sequence[str], port: int, log_dir: Path, cwd: Path | None = None
+        self,
+        name: str,
+        argv: Sequence[str],
+        port: int,
+        log_dir: Path,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.port = port
         self.log_path = log_dir / f"{name}.log"
         self.cwd = cwd
+        # Added to the environment at every start (and to what start() is given).
+        self.env = dict(env or {})
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
@@ -145,7 +153,7 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.cwd,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **self.env, **(env or {})},
             start_new_session=True,
         )
         log.close()
