@@ -251,18 +251,6 @@ def _rps(value: float | None) -> str:
     return _fmt(value, lambda v: f"{v:,.0f}")
 
 
-def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows), ""]
-
-
-def _rps(value: float | None) -> str:
-    return _fmt(value, lambda v: f"{v:,.0f}")
-
-
 def _throughput(report: Report) -> list[str]:
     present = report.present()
     header = ["cell", "conns", *(f"{TITLES[k]} req/s" for k in present)]

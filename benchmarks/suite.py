@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cells import API_KEY, CELLS, VALID_BODY, Cell, Target, create_request
+from .cells import API_KEY, CELLS, TASKS_PATH, VALID_BODY, Cell, Target, create_request
 from .load import LoadResult, builtin_load, wrk_load
 from .procs import LOOPBACK, ProcessSet, ServerProcess, free_port, http_request, wait_for_status
 from .tools import REPO_ROOT, mockoon_command, prism_command, wiremock_jar
@@ -152,17 +152,12 @@ def start_targets(
             ready_fake(server)
             targets.append(Target(WIREMOCK, TITLES[WIREMOCK], {"seed": port}, peers.task_id))
         elif name == MOCKOON and peers is not None:
-            ports = {"seed": free_port(), "tasks": free_port()}
-            server = procs.add(mockoon_process(peers, ports, log_dir, MOCKOON))
+            both = {"seed": free_port(), "tasks": free_port()}
+            server = procs.add(mockoon_process(peers, both, log_dir, MOCKOON))
             server.start()
             ready_fake(server)
-            wait_for_status(
-                ports["tasks"], "GET", "/v1/ai/reference-to-video/kling-v3-omni",
-                headers=_AUTH, process=server.process,
-            )  # fmt: skip
-            targets.append(
-                Target(MOCKOON, TITLES[MOCKOON], ports, expected=dict(_MOCKOON_EXPECTED))
-            )
+            wait_for_status(both["tasks"], "GET", TASKS_PATH, headers=_AUTH, process=server.process)
+            targets.append(Target(MOCKOON, TITLES[MOCKOON], both, expected=dict(_MOCKOON_EXPECTED)))
         elif name == FAKE:
             port = free_port()
             server = procs.add(ServerProcess(FAKE, fake_command(port), port, log_dir))
