@@ -60,6 +60,7 @@ from .tools import (
     ensure_java,
     ensure_npm_tools,
     ensure_wrk,
+    load_average,
     machine_facts,
     tool_versions,
 )
@@ -121,10 +122,16 @@ def _generator(choice: str, quick: bool) -> tuple[LoadGenerator, str]:
     return wrk_generator(wrk), "wrk (1 thread)"
 
 
+_LOAD_AT_END = "load average at the end (1/5/15 min)"
+
+
 def _shared_note(machine: dict[str, str], note: str) -> str:
     load = machine.get("load average at start (1/5/15 min)", "unknown")
+    end = machine.get(_LOAD_AT_END)
     text = (
-        f"{machine.get('cores')} cores, {machine.get('CPU')}; load average at start {load}. "
+        f"{machine.get('cores')} cores, {machine.get('CPU')}; load average at start {load}"
+        + (f", at the end {end}" if end else "")
+        + ". "
         "Absolute figures move with whatever else runs on the machine; the ratios within "
         "one interleaved run are what count."
     )
@@ -255,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         contract = measure_contract_speed(300)
     elapsed = time.monotonic() - started
+    machine[_LOAD_AT_END] = load_average()
     mode = (
         f"{'quick' if quick else 'full'}; {len(names)} servers; cells at "
         f"{', '.join(map(str, connections))} connections; {rounds} round(s) of "

@@ -30,6 +30,7 @@ __all__ = [
     "ensure_npm_tools",
     "ensure_prism",
     "ensure_wrk",
+    "load_average",
     "machine_facts",
     "mockoon_command",
     "prism_command",
@@ -290,6 +291,14 @@ def _git_revision() -> str:
     return f" (git {revision})" if completed.returncode == 0 and revision else ""
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: how much else ran on the machine."""
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def machine_facts() -> dict[str, str]:
     cpu = "unknown"
     try:
@@ -306,10 +315,7 @@ def machine_facts() -> dict[str, str]:
                 memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
     except OSError:
         pass
-    try:
-        load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        load = "unknown"
+    load = load_average()
     return {
         "CPU": cpu,
         "cores": str(os.cpu_count()),
