@@ -521,7 +521,7 @@ def measure_contract_speed(examples: int = 300, timeout: float = 600) -> Contrac
     match = _WALL.search(completed.stdout)
     if completed.returncode != 0 or match is None:
         tail = (completed.stdout + completed.stderr).strip().splitlines()[-3:]
-        return ContractSpeed(examples, None, "failed: " + " | ".join(tail))
+        return ContractSpeed(examples, None, "failed: " + " / ".join(tail))
     return ContractSpeed(examples, float(match.group(1)), "benchmarks/contract_speed.py")
 
 

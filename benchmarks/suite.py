@@ -23,7 +23,13 @@ from .cells import API_KEY, CELLS, TASKS_PATH, VALID_BODY, Cell, Target, create_
 from .load import LoadResult, builtin_load, wrk_load
 from .procs import LOOPBACK, ProcessSet, ServerProcess, free_port, http_request, wait_for_status
 from .tools import REPO_ROOT, mockoon_command, prism_command, wiremock_jar
-from .wiremock import capture_fake_answers, stub_mappings, wiremock_command, write_mappings
+from .wiremock import (
+    LIST_FILL,
+    capture_fake_answers,
+    stub_mappings,
+    wiremock_command,
+    write_mappings,
+)
 
 __all__ = [
     "BARE",
@@ -62,7 +68,6 @@ TASKS_SPEC = REPO_ROOT / "openapi" / "kling-v3-omni-tasks.yaml"
 # The fake's default lifecycle ends a task 3 s after creation: after a create cell,
 # wait for those transitions before loading another server.
 SETTLE_AFTER_CREATE = 3.5
-_TASK_LIST_FILL = 20
 
 LoadGenerator = Callable[[int, Cell, Target, int, float], LoadResult]
 
@@ -193,7 +198,7 @@ def prepare_fake(target: Target) -> None:
     answer = http_request(port, "POST", "/_mock/reset")
     if answer is None or answer[0] != 200:
         raise RuntimeError(f"could not reset the fake: {answer}")
-    for _ in range(_TASK_LIST_FILL):
+    for _ in range(LIST_FILL):
         answer = http_request(port, "POST", _CREATE.path, dict(_CREATE.headers), _CREATE.body)
         if answer is None or answer[0] != 200:
             raise RuntimeError(f"could not create a task on the fake: {answer}")

@@ -20,6 +20,7 @@ from typing import Any
 from .cells import CELLS, CREATE_PATH, TASKS_PATH, VALID_BODY, Cell
 
 __all__ = [
+    "LIST_FILL",
     "Answer",
     "capture_fake_answers",
     "stub_mappings",
@@ -27,8 +28,8 @@ __all__ = [
     "write_mappings",
 ]
 
-# The fake stores this many tasks before each round (suite.prepare_fake): the list the
-# stubs answer is a page of as many.
+# The fake stores this many tasks before each round (suite.prepare_fake), so that the
+# list is a full first page; the list the stubs answer is a page of as many.
 LIST_FILL = 20
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.beyond import InProcess, Startup, StoredTasks
+from benchmarks.beyond import ContractSpeed, InProcess, Startup, StoredTasks
 from benchmarks.cells import CELLS, Target
 from benchmarks.load import LoadResult
 from benchmarks.report import Report, at_least, at_most, render, write_chart
@@ -153,6 +153,14 @@ def test_a_quick_report_shows_figures_and_no_verdict() -> None:
     assert "| RSS cost of 100,000 stored tasks" in text
     assert re.search(r"\b(met|missed)\b", text, re.IGNORECASE) is None
     assert report.verdicts == []
+
+
+def test_a_failure_quoted_in_a_cell_does_not_split_the_row() -> None:
+    report = make_report()
+    report.contract = ContractSpeed(300, None, "failed: a | b")
+    assert "| contract run, 300 examples | failed: a \\| b | — | none set (reported) |" in render(
+        report
+    )
 
 
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="no matplotlib")
