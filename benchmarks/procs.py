@@ -21,6 +21,7 @@ __all__ = [
     "LOOPBACK",
     "ProcessSet",
     "ServerProcess",
+    "cpu_seconds",
     "free_port",
     "http_request",
     "http_status",
@@ -122,6 +123,22 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) of a process and all its descendants,
+    those that ended and were waited for included."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(value) for value in fields[11:15]) / _TICKS
+            todo += _children(current)
+    return total
+
+
 class ServerProcess:
     """A server started from a command line, with its output kept in a log file."""
 
@@ -188,6 +205,9 @@ class ServerProcess:
     def rss(self) -> int:
         return rss_bytes(self.pid)
 
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
+
     def log_text(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")
@@ -227,6 +247,14 @@ class ProcessSet:
     def server(self, name: str) -> ServerProcess:
         """The running server of that name."""
         return next(server for server in self._servers if server.name == name)
+
+    def cpu(self, name: str) -> float:
+        """CPU seconds used so far by the server ``name`` or its parts (``name-...``)."""
+        return sum(
+            server.cpu()
+            for server in self._servers
+            if server.name == name or server.name.startswith(f"{name}-")
+        )
 
     def stop_all(self) -> None:
         while self._servers:

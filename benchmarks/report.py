@@ -152,6 +152,11 @@ class Report:
     def rps(self, target: str, cell: str, connections: int) -> float | None:
         return _median([r.rps for r in self.socket.of(target, cell, connections)])
 
+    def cpu_us(self, target: str, cell: str, connections: int) -> float | None:
+        """Median CPU microseconds the server spent per answered request."""
+        found = self.socket.cpu_us.get(target, {}).get(cell, {}).get(connections, [])
+        return _median(found)
+
     def p(self, target: str, cell: str, connections: int, which: str) -> float | None:
         results = self.socket.of(target, cell, connections)
         return _median([r.p50_ms if which == "p50" else r.p99_ms for r in results])
@@ -319,6 +324,26 @@ def _latency(report: Report) -> list[str]:
                 row.append(f"{_fmt(p50, lambda v: f'{v:.2f}')} / {_fmt(p99, lambda v: f'{v:.2f}')}")
             rows.append(row)
     return _table(header, rows)
+
+
+def _cpu(report: Report) -> list[str]:
+    present = [k for k in report.present() if k in report.socket.cpu_us]
+    if not present:
+        return []
+    header = ["cell", "conns", *(f"{TITLES[k]} µs" for k in present)]
+    rows = [
+        [cell.title, str(conns), *(_fmt(report.cpu_us(k, cell.key, conns), _us) for k in present)]
+        for cell in CELLS
+        for conns in report.socket.connections
+    ]
+    lines = [
+        "CPU time (user + system, every thread and child process) each server spent during "
+        "its cell, over the requests it answered; median of the rounds. Other work on the "
+        "machine moves this far less than req/s. One uvicorn worker (the fake, bare) runs "
+        "on one core; WireMock's threads and Prism's two processes can use both.",
+        "",
+    ]
+    return lines + _table(header, rows)
 
 
 def _unexpected(report: Report) -> list[str]:
@@ -599,6 +624,9 @@ def render(report: Report) -> str:
         ]
         lines += ratios
     lines += ["## Latency", "", *_latency(report)]
+    cpu = _cpu(report)
+    if cpu:
+        lines += ["## CPU time per request", "", *cpu]
     lines += [
         "## Unexpected answers",
         "",

@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                 rounds=rounds,
                 seconds=seconds,
                 settle_after_create=0.5 if quick else 3.5,
+                cpu_of=procs.cpu,
             )
             fake_log = procs.server(FAKE).log_text()
             run_lines = count_access_lines(fake_log)

@@ -237,10 +237,22 @@ class SocketResults:
     seconds: float
     generator: str
     results: dict[str, dict[str, dict[int, list[LoadResult]]]] = field(default_factory=dict)
+    # The server's CPU time per answered request, microseconds, one per round (same keys).
+    cpu_us: dict[str, dict[str, dict[int, list[float]]]] = field(default_factory=dict)
 
-    def add(self, target: Target, cell: Cell, connections: int, result: LoadResult) -> None:
+    def add(
+        self,
+        target: Target,
+        cell: Cell,
+        connections: int,
+        result: LoadResult,
+        cpu_seconds: float | None = None,
+    ) -> None:
         by_cell = self.results.setdefault(target.key, {}).setdefault(cell.key, {})
         by_cell.setdefault(connections, []).append(result)
+        if cpu_seconds is not None and result.requests:
+            cpu = self.cpu_us.setdefault(target.key, {}).setdefault(cell.key, {})
+            cpu.setdefault(connections, []).append(cpu_seconds / result.requests * 1e6)
 
     def of(self, target: str, cell: str, connections: int) -> list[LoadResult]:
         return self.results.get(target, {}).get(cell, {}).get(connections, [])
@@ -260,7 +272,11 @@ def run_rounds(
     settle_after_create: float = SETTLE_AFTER_CREATE,
     pause: float = 0.3,
     progress: Callable[[str], None] = print,
+    cpu_of: Callable[[str], float] | None = None,
 ) -> SocketResults:
+    """Every cell against every target, ``rounds`` times; ``cpu_of(key)`` (the CPU seconds
+    a server has used) gives each cell its CPU time per request, a figure that other
+    work on the machine disturbs far less than req/s."""
     results = SocketResults(targets, tuple(connections), rounds, seconds, generator_name)
     for number in range(rounds):
         order = targets if number % 2 == 0 else list(reversed(targets))
@@ -270,8 +286,10 @@ def run_rounds(
         for cell in CELLS:
             for count in connections:
                 for target in order:
+                    before = cpu_of(target.key) if cpu_of else None
                     result = generate(target.port_for(cell), cell, target, count, seconds)
-                    results.add(target, cell, count, result)
+                    used = cpu_of(target.key) - before if cpu_of and before is not None else None
+                    results.add(target, cell, count, result, used)
                     unexpected = result.unexpected_share(target.expected_status(cell))
                     progress(
                         f"round {number + 1}/{rounds}  {cell.title:28} c={count:<3} "

@@ -46,7 +46,9 @@ def make_report(judged: bool = True) -> Report:
         for target, rps in zip(targets, RPS[cell.key], strict=True):
             status = target.expected_status(cell)
             for _ in range(2):
-                socket.add(target, cell, 64, result(rps, 5.0, {status: int(rps * 2)}))
+                # CPU seconds for the cell's requests: 1e6 / req/s µs each, as if one core.
+                load = result(rps, 5.0, {status: int(rps * 2)})
+                socket.add(target, cell, 64, load, cpu_seconds=load.requests / rps)
     return Report(
         title="test",
         command="python -m benchmarks",
@@ -103,6 +105,13 @@ def test_every_server_has_its_column_of_figures() -> None:
     # Mockoon validates nothing: its invalid create is expected to answer 200.
     assert "| invalid POST (4 violations) | 64 | 0.00% (400) | 0.00% (400) | 0.00% (400) " in text
     assert "| 0.00% (200) | 0.00% (200) |" in text
+
+
+def test_cpu_time_per_request_is_shown_for_every_server() -> None:
+    text = render(make_report())
+    assert "## CPU time per request" in text
+    # 1 s of CPU per 9,000 requests is 111 µs each; per 15,000, 67 µs.
+    assert "| valid POST | 64 | 111 µs | 333 µs | 167 µs | 1000 µs | 67 µs |" in text
 
 
 def test_ratios_carry_the_targets_against_prism_and_wiremock_only() -> None:
