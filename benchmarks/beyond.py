@@ -1,9 +1,9 @@
 """Measurements beyond requests per second.
 
-Start-up to the first 200, idle memory, memory and p99 latency once 100,000 tasks are
-stored, the cost of one in-process call (httpx's ASGI transport, and a respx route
-forwarding to the app), create latency while 1,000 webhooks wait on a slow receiver,
-and the contract suite's time for 300 examples.
+Start-up to the first 200 and idle memory (the fake and each server beside it), memory
+and p99 latency once 100,000 tasks are stored, the cost of one in-process call (httpx's
+ASGI transport, and a respx route forwarding to the app), create latency while 1,000
+webhooks wait on a slow receiver, and the contract suite's time for 300 examples.
 """
 
 from __future__ import annotations
@@ -30,14 +30,19 @@ from .procs import LOOPBACK, ProcessSet, ServerProcess, free_port, http_request
 from .suite import (
     BARE,
     FAKE,
+    MOCKOON,
     PRISM_SILENT,
     SEED_SPEC,
     SETTLE_AFTER_CREATE,
+    WIREMOCK,
     LoadGenerator,
+    PeerSetup,
     bare_command,
     fake_command,
+    mockoon_process,
     prepare_fake,
     ready_fake,
+    wiremock_process,
 )
 from .tools import BENCH_DIR, REPO_ROOT, prism_command
 
@@ -77,13 +82,23 @@ class Startup:
         return statistics.median(self.seconds)
 
 
-def _startup_server(name: str, port: int, log_dir: Path, fake_args: Sequence[str]) -> ServerProcess:
+def _startup_server(
+    name: str, port: int, log_dir: Path, fake_args: Sequence[str], peers: PeerSetup | None
+) -> ServerProcess:
+    label = f"startup-{name}"
     if name == FAKE:
-        return ServerProcess(f"startup-{name}", fake_command(port, *fake_args), port, log_dir)
+        return ServerProcess(label, fake_command(port, *fake_args), port, log_dir)
     if name == BARE:
-        return ServerProcess(f"startup-{name}", bare_command(port), port, log_dir, REPO_ROOT)
+        return ServerProcess(label, bare_command(port), port, log_dir, REPO_ROOT)
+    if name in (WIREMOCK, MOCKOON):
+        if peers is None:
+            raise ValueError(f"{name} needs a PeerSetup (prepare_peers)")
+        if name == WIREMOCK:
+            return wiremock_process(peers, port, log_dir, label)
+        # Both documents, as in the socket rounds; the first answer comes from the seed's.
+        return mockoon_process(peers, {"seed": port, "tasks": free_port()}, log_dir, label)
     argv = prism_command(SEED_SPEC, port, "silent")
-    return ServerProcess(f"startup-{name}", argv, port, log_dir)
+    return ServerProcess(label, argv, port, log_dir)
 
 
 _SETTLE_SECONDS = 0.3
@@ -96,10 +111,12 @@ def measure_startup(
     repeats: int,
     idle_wait: float = 1.0,
     fake_args: Sequence[str] = (),
+    peers: PeerSetup | None = None,
 ) -> dict[str, Startup]:
-    """Start each of ``names`` (fake, bare, prism_silent) ``repeats`` times, taking turns
-    so that machine noise hits all alike; RSS once idle after the last start of each.
-    ``fake_args`` go to ``freepik-mock serve``."""
+    """Start each of ``names`` (fake, bare, prism_silent, wiremock, mockoon) ``repeats``
+    times, taking turns so that machine noise hits all alike; RSS once idle after the
+    last start of each. ``fake_args`` go to ``freepik-mock serve``; WireMock and Mockoon
+    need ``peers``. The first answer is the same for all: 200 to a valid create."""
     seconds: dict[str, list[float]] = {name: [] for name in names}
     idle_rss = dict.fromkeys(names, 0)
     for number in range(repeats):
@@ -108,7 +125,7 @@ def measure_startup(
             # especially) still costs CPU for a moment and would slow whoever comes next.
             time.sleep(_SETTLE_SECONDS)
             port = free_port()
-            server = _startup_server(name, port, log_dir, fake_args)
+            server = _startup_server(name, port, log_dir, fake_args, peers)
             env = {"SCARF_ANALYTICS": "false"} if name == PRISM_SILENT else None
             procs.add(server).start(env)
             try:
@@ -504,7 +521,7 @@ def measure_contract_speed(examples: int = 300, timeout: float = 600) -> Contrac
     match = _WALL.search(completed.stdout)
     if completed.returncode != 0 or match is None:
         tail = (completed.stdout + completed.stderr).strip().splitlines()[-3:]
-        return ContractSpeed(examples, None, "failed: " + " | ".join(tail))
+        return ContractSpeed(examples, None, "failed: " + " / ".join(tail))
     return ContractSpeed(examples, float(match.group(1)), "benchmarks/contract_speed.py")
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "CELLS",
     "CREATE_PATH",
     "INVALID_BODY",
+    "TASKS_PATH",
     "VALID_BODY",
     "Cell",
     "Target",

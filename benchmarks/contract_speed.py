@@ -37,6 +37,12 @@ def main() -> int:
             print(completed.stdout + completed.stderr)
             return 1
         checks = json.loads(report.read_text())["checks"]
+    if not checks:
+        # Not a figure: say why and fail, so the benchmark reports "failed" and the reason.
+        lines = (completed.stdout + completed.stderr).splitlines()
+        tail = [line.strip() for line in lines if line.strip()][-3:]
+        print(f"no check ran (exit {completed.returncode}): " + " / ".join(tail))
+        return 1
     print(
         f"contract suite, in-process fake, --examples {args.examples} (exit {completed.returncode})"
     )

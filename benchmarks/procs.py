@@ -21,6 +21,7 @@ __all__ = [
     "LOOPBACK",
     "ProcessSet",
     "ServerProcess",
+    "cpu_seconds",
     "free_port",
     "http_request",
     "http_status",
@@ -122,17 +123,41 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) of a process and all its descendants,
+    those that ended and were waited for included."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(value) for value in fields[11:15]) / _TICKS
+            todo += _children(current)
+    return total
+
+
 class ServerProcess:
     """A server started from a command line, with its output kept in a log file."""
 
     def __init__(
-        self, name: str, argv: Sequence[str], port: int, log_dir: Path, cwd: Path | None = None
+        self,
+        name: str,
+        argv: Sequence[str],
+        port: int,
+        log_dir: Path,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.port = port
         self.log_path = log_dir / f"{name}.log"
         self.cwd = cwd
+        # Added to the environment at every start (and to what start() is given).
+        self.env = dict(env or {})
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
@@ -145,7 +170,7 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.cwd,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **self.env, **(env or {})},
             start_new_session=True,
         )
         log.close()
@@ -179,6 +204,9 @@ class ServerProcess:
 
     def rss(self) -> int:
         return rss_bytes(self.pid)
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
 
     def log_text(self) -> str:
         try:
@@ -219,6 +247,14 @@ class ProcessSet:
     def server(self, name: str) -> ServerProcess:
         """The running server of that name."""
         return next(server for server in self._servers if server.name == name)
+
+    def cpu(self, name: str) -> float:
+        """CPU seconds used so far by the server ``name`` or its parts (``name-...``)."""
+        return sum(
+            server.cpu()
+            for server in self._servers
+            if server.name == name or server.name.startswith(f"{name}-")
+        )
 
     def stop_all(self) -> None:
         while self._servers:

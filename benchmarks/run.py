@@ -1,13 +1,15 @@
 """``python -m benchmarks``: the whole benchmark, from installing its tools to the tables.
 
-Full mode (the default) installs what it needs (wrk from Debian's packages when root,
-Prism with ``npm ci``, matplotlib from the ``bench`` extra), runs every server through
-every cell in interleaved rounds, measures what lies beyond the socket, and writes
+Full mode (the default) installs what it needs (wrk from Debian's packages when root;
+Prism, WireMock and the Mockoon CLI with ``npm ci``; matplotlib from the ``bench``
+extra; WireMock needs ``java``), runs every server through every cell in interleaved
+rounds, measures what lies beyond the socket, judges the targets, and writes
 ``benchmarks/results/<date>.md`` with a PNG chart beside it, and ``benchmarks/RESULTS.md``.
 
-``--quick`` checks that the harness still works, in well under a minute: no Prism,
-1 s cells, few connections, scaled-down stores, wrk if present else a built-in load
-generator. It writes under ``benchmarks/results/tmp/`` (git-ignored).
+``--quick`` checks that the harness still works, in well under a minute: only the fake
+and the bare app, 1 s cells, few connections, scaled-down stores, wrk if present else a
+built-in load generator. It prints figures and judges nothing, and writes under
+``benchmarks/results/tmp/`` (git-ignored).
 """
 
 from __future__ import annotations
@@ -37,13 +39,17 @@ from .report import Report, render, write_chart
 from .suite import (
     BARE,
     FAKE,
+    MOCKOON,
     PRISM_DEFAULT,
     PRISM_SILENT,
+    WIREMOCK,
     LoadGenerator,
     builtin_generator,
     prepare_fake,
+    prepare_peers,
     run_rounds,
     start_targets,
+    warm_up,
     wrk_generator,
 )
 from .tools import (
@@ -51,8 +57,10 @@ from .tools import (
     SetupError,
     ensure_bytecode,
     ensure_chart_deps,
-    ensure_prism,
+    ensure_java,
+    ensure_npm_tools,
     ensure_wrk,
+    load_average,
     machine_facts,
     tool_versions,
 )
@@ -70,10 +78,15 @@ def _connections(text: str) -> tuple[int, ...]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="freepik-mock side by side with Stoplight Prism and a bare Starlette app.",
+        description="freepik-mock side by side with Stoplight Prism, WireMock, the Mockoon CLI "
+        "and a bare Starlette app.",
     )
     add = parser.add_argument
-    add("--quick", action="store_true", help="harness check: no Prism, 1 s cells (< 1 min)")
+    add(
+        "--quick",
+        action="store_true",
+        help="harness check: fake and bare app only, 1 s cells, figures only (< 1 min)",
+    )
     add("--rounds", type=int, help="interleaved rounds (default 3; --quick 1)")
     add("--seconds", type=float, help="seconds per cell (default 5; --quick 1)")
     add("--connections", type=_connections, help="connection counts (default 16,64; --quick 4)")
@@ -85,7 +98,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     add("--stored-tasks", type=int, help="tasks to store for the memory/p99 check (100000)")
     add("--webhooks", type=int, help="webhooks left pending to a slow receiver (1000)")
-    add("--no-prism", action="store_true", help="leave Prism out (no npm needed)")
+    add("--no-prism", action="store_true", help="leave Prism out")
+    add("--no-wiremock", action="store_true", help="leave WireMock out (no java needed)")
+    add("--no-mockoon", action="store_true", help="leave the Mockoon CLI out")
+    add(
+        "--warm-up",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="unrecorded load per cell on WireMock before the rounds, for its JIT (3)",
+    )
     add("--no-contract", action="store_true", help="skip the contract suite's timing")
     add("--note", default="", help="a sentence about the machine, printed with the results")
     add("--output", type=Path, help="folder for results (default benchmarks/results)")
@@ -100,10 +122,16 @@ def _generator(choice: str, quick: bool) -> tuple[LoadGenerator, str]:
     return wrk_generator(wrk), "wrk (1 thread)"
 
 
+_LOAD_AT_END = "load average at the end (1/5/15 min)"
+
+
 def _shared_note(machine: dict[str, str], note: str) -> str:
     load = machine.get("load average at start (1/5/15 min)", "unknown")
+    end = machine.get(_LOAD_AT_END)
     text = (
-        f"{machine.get('cores')} cores, {machine.get('CPU')}; load average at start {load}. "
+        f"{machine.get('cores')} cores, {machine.get('CPU')}; load average at start {load}"
+        + (f", at the end {end}" if end else "")
+        + ". "
         "Absolute figures move with whatever else runs on the machine; the ratios within "
         "one interleaved run are what count."
     )
@@ -119,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     stored_count = args.stored_tasks or (2_000 if quick else 100_000)
     webhooks = args.webhooks or (50 if quick else 1_000)
     use_prism = not (quick or args.no_prism)
+    use_wiremock = not (quick or args.no_wiremock)
+    use_mockoon = not (quick or args.no_mockoon)
     output = args.output or (BENCH_DIR / "results" / ("tmp" if quick else ""))
     command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     now = datetime.datetime.now(datetime.UTC)
@@ -127,31 +157,45 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         generate, generator_name = _generator(args.load_generator, quick)
-        prism = ensure_prism() if use_prism else None
+        npm = ensure_npm_tools() if (use_prism or use_wiremock or use_mockoon) else None
+        java = ensure_java() if use_wiremock else "java"
         chart_ok = ensure_chart_deps() if not quick else None
         ensure_bytecode()
     except SetupError as exc:
         print(f"benchmarks: {exc}", file=sys.stderr)
         return 2
 
-    names = [FAKE, PRISM_SILENT, PRISM_DEFAULT, BARE] if use_prism else [FAKE, BARE]
+    used = {
+        FAKE: True,
+        PRISM_SILENT: use_prism,
+        PRISM_DEFAULT: use_prism,
+        WIREMOCK: use_wiremock,
+        MOCKOON: use_mockoon,
+        BARE: True,
+    }
+    names = [name for name, wanted in used.items() if wanted]
     log_dir = Path(tempfile.mkdtemp(prefix="freepik-mock-bench-"))
     print(f"server logs: {log_dir}", flush=True)
     with ProcessSet() as procs:
         try:
+            peers = prepare_peers(log_dir, java) if (use_wiremock or use_mockoon) else None
             startup = measure_startup(
                 procs,
                 log_dir,
-                [FAKE, PRISM_SILENT, BARE] if use_prism else [FAKE, BARE],
+                [name for name in names if name != PRISM_DEFAULT],
                 1 if quick else 10,
+                peers=peers,
             )
             for name, found in startup.items():
                 print(f"start-up {name}: {found.median:.2f} s, idle RSS "
                       f"{found.idle_rss / 2**20:.0f} MiB", flush=True)  # fmt: skip
-            targets = start_targets(procs, log_dir, names)
+            targets = start_targets(procs, log_dir, names, peers)
             for target in targets:
                 if target.key == FAKE:
                     prepare_fake(target)
+                if target.key == WIREMOCK and args.warm_up > 0:
+                    print(f"warming WireMock up: {args.warm_up:g} s per cell", flush=True)
+                    warm_up(target, generate, connections[-1], args.warm_up)
             if not quick:
                 # One unrecorded warm-up pass (1 s cells): the first cells of a fresh
                 # process, Prism's especially, run slower.
@@ -173,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                 rounds=rounds,
                 seconds=seconds,
                 settle_after_create=0.5 if quick else 3.5,
+                cpu_of=procs.cpu,
             )
             fake_log = procs.server(FAKE).log_text()
             run_lines = count_access_lines(fake_log)
@@ -218,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         contract = measure_contract_speed(300)
     elapsed = time.monotonic() - started
+    machine[_LOAD_AT_END] = load_average()
     mode = (
         f"{'quick' if quick else 'full'}; {len(names)} servers; cells at "
         f"{', '.join(map(str, connections))} connections; {rounds} round(s) of "
@@ -225,7 +271,13 @@ def main(argv: list[str] | None = None) -> int:
         f"took {elapsed / 60:.1f} min"
     )
     date = now.strftime("%Y-%m-%d")
-    versions = tool_versions(prism=prism, wrk="wrk" in generator_name)
+    versions = tool_versions(
+        npm=npm,
+        wrk="wrk" in generator_name,
+        prism=use_prism,
+        wiremock=use_wiremock,
+        mockoon=use_mockoon,
+    )
     report = Report(
         title="freepik-mock benchmark" + (" (--quick)" if quick else ""),
         command=command.strip(),
@@ -241,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         webhooks=hooks,
         contract=contract,
         access_log=access,
+        judged=not quick,
     )
     output.mkdir(parents=True, exist_ok=True)
     stem = f"quick-{date}" if quick else date
@@ -253,7 +306,6 @@ def main(argv: list[str] | None = None) -> int:
     if not quick and args.output is None:
         if report.chart:
             report.chart = f"results/{chart_path.name}"
-        report.verdicts.clear()
         (BENCH_DIR / "RESULTS.md").write_text(render(report))
     print()
     print(text)

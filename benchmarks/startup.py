@@ -1,11 +1,11 @@
-"""Start-up of ``freepik-mock serve`` beside the bare Starlette app (and Prism), nothing else.
+"""Start-up of ``freepik-mock serve`` beside the bare Starlette app (and the peers), nothing else.
 
-Process start to the first 200 on a valid create (the full run's start-up row, measured
+Process start to the first 200 on a valid create (the full run's start-up rows, measured
 the same way), the servers taking turns so that machine noise hits all alike. Prints the
-median of each and the ratios; no load generator, about ten seconds (a minute with
-``--prism``, which installs the pinned Prism first like the full run).
+median of each and the ratios; no load generator, about ten seconds (a minute or two
+with ``--prism`` or ``--peers``, which install the pinned tools first like the full run).
 
-    python -m benchmarks.startup [--repeats 10] [--prism] [--serve-arg=--no-cache ...]
+    python -m benchmarks.startup [--repeats 10] [--prism | --peers] [--serve-arg=--access-log ...]
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 
 from .beyond import measure_startup
 from .procs import ProcessSet
-from .suite import BARE, FAKE, PRISM_SILENT
-from .tools import SetupError, ensure_bytecode, ensure_prism
+from .suite import BARE, FAKE, MOCKOON, PRISM_SILENT, WIREMOCK, prepare_peers
+from .tools import SetupError, ensure_bytecode, ensure_java, ensure_npm_tools
 
 __all__ = ["main"]
 
@@ -28,24 +28,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=10, help="start-ups of each (10)")
     parser.add_argument("--prism", action="store_true", help="also start Prism -v silent")
     parser.add_argument(
+        "--peers", action="store_true", help="also start Prism -v silent, WireMock and Mockoon"
+    )
+    parser.add_argument(
         "--serve-arg",
         action="append",
         default=[],
         metavar="ARG",
-        help="pass ARG to freepik-mock serve (repeatable; write --serve-arg=--no-cache)",
+        help="pass ARG to freepik-mock serve (repeatable; write --serve-arg=--access-log)",
     )
     args = parser.parse_args(argv)
     try:
-        if args.prism:
-            ensure_prism()
+        java = "java"
+        if args.prism or args.peers:
+            ensure_npm_tools()
+        if args.peers:
+            java = ensure_java()
         ensure_bytecode()
     except SetupError as exc:
         print(f"benchmarks: {exc}", file=sys.stderr)
         return 2
-    names = [FAKE, BARE, PRISM_SILENT] if args.prism else [FAKE, BARE]
+    names = [FAKE, BARE]
+    if args.prism or args.peers:
+        names.append(PRISM_SILENT)
+    if args.peers:
+        names += [WIREMOCK, MOCKOON]
     with tempfile.TemporaryDirectory(prefix="freepik-mock-startup-") as logs, ProcessSet() as procs:
+        peers = prepare_peers(Path(logs), java) if args.peers else None
         found = measure_startup(
-            procs, Path(logs), names, args.repeats, idle_wait=0.0, fake_args=args.serve_arg
+            procs,
+            Path(logs),
+            names,
+            args.repeats,
+            idle_wait=0.0,
+            fake_args=args.serve_arg,
+            peers=peers,
         )
     for name, startup in found.items():
         found_ms = [s * 1000 for s in startup.seconds]
@@ -58,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     if PRISM_SILENT in found:
         prism = found[PRISM_SILENT].median
         print(f"fake / Prism: {fake / prism:.2f}x; bare / Prism: {bare / prism:.2f}x")
+        for peer in (WIREMOCK, MOCKOON):
+            if peer in found:
+                print(f"{peer} / Prism: {found[peer].median / prism:.2f}x")
     return 0
 
 

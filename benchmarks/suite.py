@@ -1,5 +1,9 @@
 """The socket benchmark: every server, every cell, interleaved rounds in one run.
 
+The servers: the fake, Prism (``-v silent`` and default), WireMock (stubs made from the
+fake's own answers, see :mod:`benchmarks.wiremock`), the Mockoon CLI (the vendored spec
+imported), and a bare Starlette app (the ceiling).
+
 Servers are started once and kept for the whole run; each round runs every cell at
 every connection count against every server before the next round starts, with the
 server order reversed every other round, so that machine noise (other work on the
@@ -15,28 +19,48 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cells import API_KEY, CELLS, VALID_BODY, Cell, Target, create_request
+from .cells import API_KEY, CELLS, TASKS_PATH, VALID_BODY, Cell, Target, create_request
 from .load import LoadResult, builtin_load, wrk_load
-from .procs import LOOPBACK, ProcessSet, ServerProcess, free_port, http_request
-from .tools import REPO_ROOT, prism_command
+from .procs import LOOPBACK, ProcessSet, ServerProcess, free_port, http_request, wait_for_status
+from .tools import REPO_ROOT, mockoon_command, prism_command, wiremock_jar
+from .wiremock import (
+    LIST_FILL,
+    capture_fake_answers,
+    stub_mappings,
+    wiremock_command,
+    write_mappings,
+)
 
 __all__ = [
     "BARE",
     "FAKE",
+    "MOCKOON",
     "PRISM_DEFAULT",
     "PRISM_SILENT",
+    "SERVERS",
+    "WIREMOCK",
     "LoadGenerator",
+    "PeerSetup",
     "SocketResults",
     "fake_command",
+    "mockoon_process",
+    "prepare_peers",
     "run_rounds",
     "start_targets",
+    "warm_up",
+    "wiremock_process",
 ]
 
 FAKE, PRISM_SILENT, PRISM_DEFAULT, BARE = "fake", "prism_silent", "prism_default", "bare"
+WIREMOCK, MOCKOON = "wiremock", "mockoon"
+# Every server, in the order of the tables.
+SERVERS = (FAKE, PRISM_SILENT, PRISM_DEFAULT, WIREMOCK, MOCKOON, BARE)
 TITLES = {
     FAKE: "freepik-mock serve",
     PRISM_SILENT: "Prism -v silent",
     PRISM_DEFAULT: "Prism (default)",
+    WIREMOCK: "WireMock",
+    MOCKOON: "Mockoon CLI",
     BARE: "bare Starlette",
 }
 SEED_SPEC = REPO_ROOT / "openapi" / "kling-v3-omni-std.yaml"
@@ -44,7 +68,6 @@ TASKS_SPEC = REPO_ROOT / "openapi" / "kling-v3-omni-tasks.yaml"
 # The fake's default lifecycle ends a task 3 s after creation: after a create cell,
 # wait for those transitions before loading another server.
 SETTLE_AFTER_CREATE = 3.5
-_TASK_LIST_FILL = 20
 
 LoadGenerator = Callable[[int, Cell, Target, int, float], LoadResult]
 
@@ -76,13 +99,71 @@ def ready_prism(server: ServerProcess, document: str) -> float:
 
 
 _AUTH = {"x-freepik-api-key": API_KEY}
+# Mockoon validates nothing: every cell gets the spec's 200 (an example, or no body).
+_MOCKOON_EXPECTED = {cell.key: 200 for cell in CELLS}
 
 
-def start_targets(procs: ProcessSet, log_dir: Path, names: Sequence[str]) -> list[Target]:
-    """Start the named servers (fake, prism_silent, prism_default, bare), ready to load."""
+@dataclass(frozen=True)
+class PeerSetup:
+    """What WireMock and Mockoon are started with in one run."""
+
+    java: str
+    jar: Path
+    # WireMock's --root-dir: its stubs, made from the fake's answers, in mappings/.
+    wiremock_root: Path
+    # The task the fake's GET by id answered; WireMock's cell reads that id.
+    task_id: str
+    # HOME for Mockoon, which creates ~/.mockoon-cli even when it logs to stdout only.
+    mockoon_home: Path
+
+
+def prepare_peers(folder: Path, java: str) -> PeerSetup:
+    """Capture the fake's answers in-process and write WireMock's stubs under ``folder``."""
+    answers, task_id = capture_fake_answers()
+    root = write_mappings(folder / "wiremock", stub_mappings(answers))
+    home = folder / "mockoon-home"
+    home.mkdir(parents=True, exist_ok=True)
+    return PeerSetup(java, wiremock_jar(), root, task_id, home)
+
+
+def wiremock_process(peers: PeerSetup, port: int, log_dir: Path, name: str) -> ServerProcess:
+    argv = wiremock_command(peers.java, peers.jar, peers.wiremock_root, port)
+    return ServerProcess(name, argv, port, log_dir)
+
+
+def mockoon_process(
+    peers: PeerSetup, ports: dict[str, int], log_dir: Path, name: str
+) -> ServerProcess:
+    """One Mockoon process serving the seed spec and the tasks document, a port each."""
+    documents = [SEED_SPEC, TASKS_SPEC]
+    argv = mockoon_command(documents, [ports["seed"], ports["tasks"]])
+    env = {"HOME": str(peers.mockoon_home)}
+    return ServerProcess(name, argv, ports["seed"], log_dir, env=env)
+
+
+def start_targets(
+    procs: ProcessSet, log_dir: Path, names: Sequence[str], peers: PeerSetup | None = None
+) -> list[Target]:
+    """Start the named servers (keys of :data:`TITLES`), ready to load; WireMock and
+    Mockoon need ``peers``."""
     targets: list[Target] = []
     for name in names:
-        if name == FAKE:
+        if name in (WIREMOCK, MOCKOON) and peers is None:
+            raise ValueError(f"{name} needs a PeerSetup (prepare_peers)")
+        if name == WIREMOCK and peers is not None:
+            port = free_port()
+            server = procs.add(wiremock_process(peers, port, log_dir, WIREMOCK))
+            server.start()
+            ready_fake(server)
+            targets.append(Target(WIREMOCK, TITLES[WIREMOCK], {"seed": port}, peers.task_id))
+        elif name == MOCKOON and peers is not None:
+            both = {"seed": free_port(), "tasks": free_port()}
+            server = procs.add(mockoon_process(peers, both, log_dir, MOCKOON))
+            server.start()
+            ready_fake(server)
+            wait_for_status(both["tasks"], "GET", TASKS_PATH, headers=_AUTH, process=server.process)
+            targets.append(Target(MOCKOON, TITLES[MOCKOON], both, expected=dict(_MOCKOON_EXPECTED)))
+        elif name == FAKE:
             port = free_port()
             server = procs.add(ServerProcess(FAKE, fake_command(port), port, log_dir))
             server.start()
@@ -117,11 +198,18 @@ def prepare_fake(target: Target) -> None:
     answer = http_request(port, "POST", "/_mock/reset")
     if answer is None or answer[0] != 200:
         raise RuntimeError(f"could not reset the fake: {answer}")
-    for _ in range(_TASK_LIST_FILL):
+    for _ in range(LIST_FILL):
         answer = http_request(port, "POST", _CREATE.path, dict(_CREATE.headers), _CREATE.body)
         if answer is None or answer[0] != 200:
             raise RuntimeError(f"could not create a task on the fake: {answer}")
         target.task_id = json.loads(answer[1])["data"]["task_id"]
+
+
+def warm_up(target: Target, generate: LoadGenerator, connections: int, seconds: float) -> None:
+    """Load every cell of ``target`` for ``seconds``, unrecorded: WireMock's JIT compiles
+    its hot paths during the first seconds of load, which is not what a run measures."""
+    for cell in CELLS:
+        generate(target.port_for(cell), cell, target, connections, seconds)
 
 
 def wrk_generator(wrk: str) -> LoadGenerator:
@@ -149,10 +237,22 @@ class SocketResults:
     seconds: float
     generator: str
     results: dict[str, dict[str, dict[int, list[LoadResult]]]] = field(default_factory=dict)
+    # The server's CPU time per answered request, microseconds, one per round (same keys).
+    cpu_us: dict[str, dict[str, dict[int, list[float]]]] = field(default_factory=dict)
 
-    def add(self, target: Target, cell: Cell, connections: int, result: LoadResult) -> None:
+    def add(
+        self,
+        target: Target,
+        cell: Cell,
+        connections: int,
+        result: LoadResult,
+        cpu_seconds: float | None = None,
+    ) -> None:
         by_cell = self.results.setdefault(target.key, {}).setdefault(cell.key, {})
         by_cell.setdefault(connections, []).append(result)
+        if cpu_seconds is not None and result.requests:
+            cpu = self.cpu_us.setdefault(target.key, {}).setdefault(cell.key, {})
+            cpu.setdefault(connections, []).append(cpu_seconds / result.requests * 1e6)
 
     def of(self, target: str, cell: str, connections: int) -> list[LoadResult]:
         return self.results.get(target, {}).get(cell, {}).get(connections, [])
@@ -172,7 +272,11 @@ def run_rounds(
     settle_after_create: float = SETTLE_AFTER_CREATE,
     pause: float = 0.3,
     progress: Callable[[str], None] = print,
+    cpu_of: Callable[[str], float] | None = None,
 ) -> SocketResults:
+    """Every cell against every target, ``rounds`` times; ``cpu_of(key)`` (the CPU seconds
+    a server has used) gives each cell its CPU time per request, a figure that other
+    work on the machine disturbs far less than req/s."""
     results = SocketResults(targets, tuple(connections), rounds, seconds, generator_name)
     for number in range(rounds):
         order = targets if number % 2 == 0 else list(reversed(targets))
@@ -182,8 +286,10 @@ def run_rounds(
         for cell in CELLS:
             for count in connections:
                 for target in order:
+                    before = cpu_of(target.key) if cpu_of else None
                     result = generate(target.port_for(cell), cell, target, count, seconds)
-                    results.add(target, cell, count, result)
+                    used = cpu_of(target.key) - before if cpu_of and before is not None else None
+                    results.add(target, cell, count, result, used)
                     unexpected = result.unexpected_share(target.expected_status(cell))
                     progress(
                         f"round {number + 1}/{rounds}  {cell.title:28} c={count:<3} "

@@ -1,8 +1,10 @@
 """What the benchmark needs from outside Python, installed by the benchmark itself.
 
 - wrk, the load generator, from Debian's packages (``apt-get install wrk``, as root);
-- Stoplight Prism, pinned by ``package.json`` and ``package-lock.json`` beside this file,
-  installed with ``npm ci`` into ``benchmarks/node_modules`` (git-ignored);
+- Stoplight Prism, WireMock (the npm package bundles its standalone jar, run by
+  ``java``) and the Mockoon CLI, pinned by ``package.json`` and ``package-lock.json``
+  beside this file, installed with ``npm ci`` into ``benchmarks/node_modules``
+  (git-ignored);
 - matplotlib for the chart (the ``bench`` extra of ``pyproject.toml``).
 """
 
@@ -24,11 +26,16 @@ __all__ = [
     "REPO_ROOT",
     "SetupError",
     "ensure_chart_deps",
+    "ensure_java",
+    "ensure_npm_tools",
     "ensure_prism",
     "ensure_wrk",
+    "load_average",
     "machine_facts",
+    "mockoon_command",
     "prism_command",
     "tool_versions",
+    "wiremock_jar",
 ]
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -75,8 +82,18 @@ def ensure_wrk() -> str:
     return found
 
 
-def _installed_prism_version() -> str | None:
-    manifest = PRISM_ENTRY.parent.parent / "package.json"
+# Each Node.js tool the benchmark runs: its npm package, pinned in package-lock.json.
+PRISM_PACKAGE, WIREMOCK_PACKAGE, MOCKOON_PACKAGE = (
+    "@stoplight/prism-cli",
+    "wiremock",
+    "@mockoon/cli",
+)
+NPM_PACKAGES = (PRISM_PACKAGE, WIREMOCK_PACKAGE, MOCKOON_PACKAGE)
+MOCKOON_ENTRY = BENCH_DIR / "node_modules" / "@mockoon" / "cli" / "bin" / "run.js"
+
+
+def installed_version(package: str) -> str | None:
+    manifest = BENCH_DIR / "node_modules" / package / "package.json"
     try:
         version: str = json.loads(manifest.read_text())["version"]
     except (OSError, ValueError, KeyError):
@@ -84,28 +101,84 @@ def _installed_prism_version() -> str | None:
     return version
 
 
-def pinned_prism_version() -> str:
+def pinned_version(package: str) -> str:
     lock = json.loads((BENCH_DIR / "package-lock.json").read_text())
-    version: str = lock["packages"]["node_modules/@stoplight/prism-cli"]["version"]
+    version: str = lock["packages"][f"node_modules/{package}"]["version"]
     return version
 
 
-def ensure_prism() -> str:
-    """Install the pinned Prism with ``npm ci`` unless it is already there; its version."""
-    pinned = pinned_prism_version()
-    if _installed_prism_version() != pinned:
+def pinned_prism_version() -> str:
+    return pinned_version(PRISM_PACKAGE)
+
+
+def ensure_npm_tools() -> dict[str, str]:
+    """Install the pinned Node.js tools with ``npm ci`` unless they are all there already;
+    each package's version."""
+    pinned = {package: pinned_version(package) for package in NPM_PACKAGES}
+    if any(installed_version(package) != version for package, version in pinned.items()):
         if shutil.which("npm") is None or shutil.which("node") is None:
-            raise SetupError("Prism needs Node.js and npm (node >= 18): install them first")
-        # --ignore-scripts: no install script is needed to run Prism, and one of its
-        # dependencies would otherwise send install analytics.
+            raise SetupError(
+                "Prism, WireMock's launcher and Mockoon need Node.js and npm (node >= 18): "
+                "install them first, or leave them out (--no-prism --no-wiremock --no-mockoon)"
+            )
+        # --ignore-scripts: no install script is needed to run these tools, and one of
+        # Prism's dependencies would otherwise send install analytics.
         _run(
             ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
             cwd=BENCH_DIR,
         )
-    installed = _installed_prism_version()
-    if installed != pinned:
-        raise SetupError(f"npm ci left Prism {installed}, expected {pinned}")
+    for package, version in pinned.items():
+        if installed_version(package) != version:
+            raise SetupError(
+                f"npm ci left {package} {installed_version(package)}, expected {version}"
+            )
     return pinned
+
+
+def ensure_prism() -> str:
+    """Install the pinned tools (``npm ci``) unless already there; Prism's version."""
+    return ensure_npm_tools()[PRISM_PACKAGE]
+
+
+def ensure_java() -> str:
+    """The path of ``java``, which runs WireMock's standalone jar."""
+    found = shutil.which("java")
+    if found is None:
+        raise SetupError(
+            "WireMock needs Java 11 or later (Debian: apt-get install default-jre-headless): "
+            "install it, or leave WireMock out with --no-wiremock"
+        )
+    return found
+
+
+def wiremock_jar() -> Path:
+    """The standalone jar bundled by the npm package ``wiremock``."""
+    build = BENCH_DIR / "node_modules" / WIREMOCK_PACKAGE / "build"
+    jars = sorted(build.glob("wiremock-standalone-*.jar"))
+    if not jars:
+        raise SetupError(f"no WireMock standalone jar in {build}: run npm ci in {BENCH_DIR}")
+    return jars[-1]
+
+
+def mockoon_command(documents: list[Path], ports: list[int]) -> list[str]:
+    """Mockoon CLI serving each OpenAPI document on its own loopback port (one process).
+
+    It takes several documents, one environment each, so the vendored ones need no
+    merging. Logs go to stdout only (``-X``; not to files under ``~/.mockoon-cli``);
+    its admin API and fetching of external ``$ref`` are off, as nothing here uses them.
+    It still creates ``~/.mockoon-cli``: the harness starts it with HOME in the run's
+    temporary folder.
+    """
+    node = shutil.which("node") or "node"
+    return [
+        node, str(MOCKOON_ENTRY), "start",
+        "--data", *map(str, documents),
+        "--port", *map(str, ports),
+        "--hostname", "127.0.0.1",
+        "--disable-log-to-file",
+        "--disable-admin-api",
+        "--disable-external-refs",
+    ]  # fmt: skip
 
 
 def prism_command(document: Path, port: int, verbosity: str | None) -> list[str]:
@@ -168,7 +241,15 @@ def _dist_version(name: str) -> str:
         return "not installed"
 
 
-def tool_versions(*, prism: str | None, wrk: bool) -> dict[str, str]:
+def tool_versions(
+    *,
+    npm: dict[str, str] | None,
+    wrk: bool,
+    prism: bool = False,
+    wiremock: bool = False,
+    mockoon: bool = False,
+) -> dict[str, str]:
+    """Versions of everything that served or loaded in this run."""
     versions = {
         "Python": platform.python_version(),
         "freepik-mock": _dist_version("freepik-mock") + _git_revision(),
@@ -182,9 +263,15 @@ def tool_versions(*, prism: str | None, wrk: bool) -> dict[str, str]:
         "httpx": _dist_version("httpx"),
         "respx": _dist_version("respx"),
     }
-    if prism is not None:
+    if npm and (prism or wiremock or mockoon):
         versions["Node.js"] = _version_of(["node", "--version"])
-        versions["Prism (@stoplight/prism-cli)"] = prism
+    if npm and prism:
+        versions["Prism (@stoplight/prism-cli)"] = npm[PRISM_PACKAGE]
+    if npm and wiremock:
+        versions["Java"] = _version_of(["java", "-version"])
+        versions["WireMock (npm wiremock, standalone jar)"] = npm[WIREMOCK_PACKAGE]
+    if npm and mockoon:
+        versions["Mockoon CLI (@mockoon/cli)"] = npm[MOCKOON_PACKAGE]
     versions["wrk"] = _version_of(["wrk", "--version"]).split(" [")[0] if wrk else "not used"
     return versions
 
@@ -204,6 +291,14 @@ def _git_revision() -> str:
     return f" (git {revision})" if completed.returncode == 0 and revision else ""
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: how much else ran on the machine."""
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def machine_facts() -> dict[str, str]:
     cpu = "unknown"
     try:
@@ -220,10 +315,7 @@ def machine_facts() -> dict[str, str]:
                 memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
     except OSError:
         pass
-    try:
-        load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        load = "unknown"
+    load = load_average()
     return {
         "CPU": cpu,
         "cores": str(os.cpu_count()),

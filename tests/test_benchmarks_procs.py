@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.procs import ProcessSet, ServerProcess, free_port, http_request, rss_bytes
+from benchmarks.procs import (
+    ProcessSet,
+    ServerProcess,
+    cpu_seconds,
+    free_port,
+    http_request,
+    rss_bytes,
+)
 from benchmarks.tools import REPO_ROOT
 
 # A server that also forks a child, as Prism's CLI can: stopping must end both.
@@ -91,3 +98,21 @@ def test_the_slow_receiver_holds_webhooks_and_counts_them(tmp_path: Path) -> Non
         receiver.wait_ready("GET", "/count")
         assert http_request(port, "POST", "/hook", body=b"{}", timeout=0.5) is None  # held
         assert http_request(port, "GET", "/count") == (200, b"1")
+
+
+def test_cpu_time_counts_a_busy_child_of_the_server(tmp_path: Path) -> None:
+    # The parent sleeps while its child spins: the child's CPU counts for the server.
+    spin = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    code = (
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', {spin!r}])\n"
+        "time.sleep(30)"
+    )
+    server = ServerProcess("spinner", [sys.executable, "-c", code], free_port(), tmp_path)
+    with ProcessSet() as procs:
+        procs.add(server).start()
+        deadline = time.monotonic() + 20
+        while cpu_seconds(server.pid) < 0.4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert cpu_seconds(server.pid) >= 0.4
+        assert procs.cpu("spinner") == pytest.approx(cpu_seconds(server.pid), abs=0.2)
