@@ -76,8 +76,10 @@ def check_media_type(operation: Operation, request: Request) -> None:
         )
 
 
-def task_detail(task: Task) -> dict[str, Any]:
-    return {"task_id": task.task_id, "status": task.status, "generated": list(task.generated)}
+def task_detail(runtime: MockRuntime, task: Task, request: Request) -> dict[str, Any]:
+    """A task as the API reads it; result URLs signed afresh for the host asked."""
+    generated = runtime.results.generated(task.task_id, task.status, base_url(request))
+    return {"task_id": task.task_id, "status": task.status, "generated": list(generated)}
 
 
 def _create_endpoint(
@@ -120,7 +122,7 @@ def _get_endpoint(runtime: MockRuntime, operation: Operation) -> Endpoint:
         task = runtime.store.get(request.path_params[idents[0]])
         if task is None or task.owner != owner or task.family != family:
             raise ApiError.task_not_found()
-        return json_response(200, {"data": task_detail(task)})
+        return json_response(200, {"data": task_detail(runtime, task, request)})
 
     return get_task
 

@@ -141,6 +141,11 @@ def _add_serve(sub: Any) -> None:
     )
     add("--media-root", type=Path, help="folder that file:// media URLs may point into")
     add("--media-max-bytes", type=int, help="download cap for probed media (209715200)")
+    add(
+        "--result-url-ttl",
+        type=float,
+        help="seconds a result URL works after the answer that gave it, on the fake's clock (3600)",
+    )
     parser.set_defaults(command=_serve)
 
 

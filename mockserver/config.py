@@ -104,6 +104,8 @@ class MockConfig:
     # file:// media URLs are read from under this folder only; None refuses them.
     media_root: Path | None = None
     media_max_bytes: int = 200 * 1024 * 1024
+    # How long a result URL works after the answer that handed it out, on the fake's clock.
+    result_url_ttl: float = 3600.0
 
     def __post_init__(self) -> None:
         if self.time_scale <= 0:
@@ -118,6 +120,8 @@ class MockConfig:
             raise ValueError("webhook retry delays must be >= 0")
         if self.max_body_bytes < 0 or self.max_header_bytes <= 0:
             raise ValueError("max_body_bytes must be >= 0 and max_header_bytes > 0")
+        if not 0 < self.result_url_ttl < float("inf"):
+            raise ValueError("result_url_ttl must be a positive number of seconds")
         if self.body_timeout <= 0 or self.keep_alive_timeout <= 0:
             raise ValueError("body_timeout and keep_alive_timeout must be > 0")
 

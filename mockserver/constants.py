@@ -22,8 +22,9 @@ __all__ = [
 CONTROL_PREFIX: Final = "/_mock"
 # Sent by clients of the control API when the fake runs with a control token.
 CONTROL_TOKEN_HEADER: Final = "x-mock-control-token"
-# Where a completed task's video is served, under the URL it was created through.
-RESULT_PATH: Final = CONTROL_PREFIX + "/media/{task_id}.mp4"
+# Where a completed task's video is served, in the form of the live API's CDN URLs
+# (``kling_<task_id>.mp4``), with a signed, expiring token (results.py).
+RESULT_PATH: Final = CONTROL_PREFIX + "/cdn/kling_{task_id}.mp4"
 # Sample media files, so offline tests can point a task's media URLs at them.
 FIXTURES_PATH: Final = CONTROL_PREFIX + "/fixtures/"
 # Where an API request's x-request-id is kept in its ASGI scope (the journal records it).

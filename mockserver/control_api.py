@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
+from .api import base_url
 from .constants import CONTROL_PREFIX, CONTROL_TOKEN_HEADER, FIXTURES_PATH, RESULT_PATH
 from .errors import ApiError, json_response
 from .hosts import is_loopback_host
 from .lifecycle import IllegalTransition
 from .media import fixture_path
-from .tasks import STATUSES, Task
+from .tasks import COMPLETED, STATUSES, Task
 from .validation import BodyValidator
 
 if TYPE_CHECKING:
@@ -105,11 +106,11 @@ async def _body(request: Request, schema: str) -> dict[str, Any]:
     return _VALIDATORS[schema].body(raw)  # RequestInvalid: errors.exception_handlers
 
 
-def _task_view(task: Task) -> dict[str, Any]:
+def _task_view(runtime: MockRuntime, task: Task, request: Request) -> dict[str, Any]:
     return {
         "task_id": task.task_id,
         "status": task.status,
-        "generated": list(task.generated),
+        "generated": list(runtime.results.generated(task.task_id, task.status, base_url(request))),
         "created_at": task.created_at,
         "updated_at": task.updated_at,
         "outcome": task.outcome,
@@ -124,10 +125,22 @@ async def health(request: Request) -> Response:
     return json_response(200, {"status": "ok"})
 
 
+# What a CDN answers a request whose signed token is expired or not its own.
+_ACCESS_DENIED = (
+    "<HTML><HEAD><TITLE>Access Denied</TITLE></HEAD><BODY><H1>Access Denied</H1>"
+    "You don't have permission to access this URL on this server.</BODY></HTML>\n"
+)
+
+
 async def media(request: Request) -> Response:
+    """A completed task's video, behind its signed URL (results.py)."""
     runtime = _runtime(request)
-    task = runtime.store.get(request.path_params["task_id"])
-    if task is None or not task.generated:
+    task_id = request.path_params["task_id"]
+    token = request.query_params.get("token", "")
+    if not runtime.results.allows(RESULT_PATH.format(task_id=task_id), token):
+        return HTMLResponse(_ACCESS_DENIED, status_code=403)
+    task = runtime.store.get(task_id)
+    if task is None or task.status != COMPLETED:
         raise ApiError.with_message(404, "Not Found")
     path: Path = runtime.media_dir / result_file(task.aspect_ratio)
     return FileResponse(path, media_type="video/mp4")
@@ -170,7 +183,9 @@ async def advance_clock(request: Request) -> Response:
 async def list_all_tasks(request: Request) -> Response:
     runtime = _guard(request)
     runtime.lifecycle.process_due()
-    return json_response(200, {"data": [_task_view(t) for t in runtime.store.all()]})
+    return json_response(
+        200, {"data": [_task_view(runtime, t, request) for t in runtime.store.all()]}
+    )
 
 
 def _task_or_404(runtime: MockRuntime, request: Request) -> Task:
@@ -183,7 +198,9 @@ def _task_or_404(runtime: MockRuntime, request: Request) -> Task:
 async def get_task(request: Request) -> Response:
     runtime = _guard(request)
     runtime.lifecycle.process_due()
-    return json_response(200, {"data": _task_view(_task_or_404(runtime, request))})
+    return json_response(
+        200, {"data": _task_view(runtime, _task_or_404(runtime, request), request)}
+    )
 
 
 async def force_status(request: Request) -> Response:
@@ -195,7 +212,7 @@ async def force_status(request: Request) -> Response:
         task = runtime.lifecycle.force(task.task_id, body["status"], body.get("reason"))
     except IllegalTransition as exc:
         raise ApiError.with_message(409, str(exc)) from None
-    return json_response(200, {"data": _task_view(task)})
+    return json_response(200, {"data": _task_view(runtime, task, request)})
 
 
 async def webhook_log(request: Request) -> Response:

@@ -16,7 +16,6 @@ webhook bodies are stored unsigned (each attempt is signed when it is sent).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
@@ -72,10 +71,10 @@ class StateFileError(ValueError):
 
 
 def _encode(task: Task) -> tuple[object, ...]:
-    # ``generated`` is derived from the rest (Task.generated); the column keeps it for
-    # anyone reading the file with other tools.
+    # ``generated`` is signed afresh at every read (results.py), so nothing lasting can
+    # be kept; the column stays, empty, so that older readers of the file still work.
     row = list(task.to_row())
-    row.insert(9, json.dumps(list(task.generated)))
+    row.insert(9, "[]")
     return tuple(row)
 
 

@@ -18,6 +18,7 @@ from .hosts import WebhookHostPolicy
 from .journal import Journal
 from .lifecycle import IllegalTransition, Lifecycle
 from .media import MediaChecker, MediaKind, media_fields
+from .results import ResultUrls
 from .spec import Spec, package_folder
 from .tasks import FAILED, InMemoryTaskStore, Task, TaskStore
 from .validation import OperationValidator
@@ -77,6 +78,7 @@ class MockRuntime:
             seed=config.seed,
             on_schedule=self._wake,
         )
+        self.results = ResultUrls(self.clock, config.result_url_ttl)
         self.webhooks = WebhookDispatcher(
             self.clock,
             secrets=config.webhook_secrets,
@@ -87,6 +89,7 @@ class MockRuntime:
             log_size=config.webhook_log_size,
             transport=config.webhook_transport,
             on_schedule=self._wake,
+            result_urls=self.results.generated,
             outbox=self.state_file.outbox if self.state_file is not None else None,
         )
         self.lifecycle.subscribe(self.journal.on_transition)

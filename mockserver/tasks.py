@@ -18,7 +18,6 @@ import struct
 from array import array
 from typing import Any, Final, NamedTuple, Protocol
 
-from .constants import RESULT_PATH
 from .states import (
     COMPLETED,
     CREATED,
@@ -84,11 +83,6 @@ class Task(NamedTuple):
     # not theirs to show. Last, with a default, so that older callers keep working.
     family: str = ""
 
-    @property
-    def generated(self) -> tuple[str, ...]:
-        """The result URLs: one video once the task has COMPLETED, none before or on failure."""
-        return _generated(self.task_id, self.status, self.base_url)
-
     def replace(self, **changes: Any) -> Task:
         return self._replace(**changes)
 
@@ -130,11 +124,6 @@ class Transition(NamedTuple):
     webhook_url: str | None
     base_url: str
 
-    @property
-    def generated(self) -> tuple[str, ...]:
-        """The task's result URLs after this change (see :attr:`Task.generated`)."""
-        return _generated(self.task_id, self.status, self.base_url)
-
     @classmethod
     def of(cls, task: Task, previous: str) -> Transition:
         """The change that left ``task`` as it is, from ``previous``."""
@@ -148,11 +137,6 @@ class Transition(NamedTuple):
             task.base_url,
         )
 
-
-def _generated(task_id: str, status: str, base_url: str) -> tuple[str, ...]:
-    if status != COMPLETED:
-        return ()
-    return (base_url + RESULT_PATH.format(task_id=task_id),)
 
 
 class _ReadWrite(Protocol):

@@ -90,9 +90,12 @@ class WebhookDispatcher:
         transport: httpx.AsyncBaseTransport | None = None,
         on_schedule: Callable[[float], None] | None = None,
         outbox: DeliveryOutbox | None = None,
+        result_urls: Callable[[str, str, str], tuple[str, ...]] = lambda *_: (),
     ) -> None:
         self.clock = clock
         self._outbox = outbox
+        # (task id, status, base URL) -> the task's ``generated`` list (results.py).
+        self._result_urls = result_urls
         self._secrets = tuple(secrets) or (DEFAULT_WEBHOOK_SECRET,)
         for secret in self._secrets:
             signing_key(secret, scheme)  # fail at start-up, not at the first delivery
@@ -129,7 +132,8 @@ class WebhookDispatcher:
         payload = {
             "task_id": change.task_id,
             "status": change.status,
-            "generated": list(change.generated),
+            # Signed as a read would sign them, from the URL the task was created through.
+            "generated": list(self._result_urls(change.task_id, change.status, change.base_url)),
         }
         delivery = Delivery(
             webhook_id=str(uuid.uuid4()),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -154,3 +155,16 @@ def our_imports(module: str) -> set[str]:
 
     visit(tree.body)
     return found
+
+
+# A signed result URL in the CDN's form (mockserver/results.py).
+RESULT_URL = re.compile(
+    r"^(?P<base>.+)/_mock/cdn/kling_(?P<task_id>[^/?]+)\.mp4"
+    r"\?token=exp=(?P<expires>\d+)~hmac=[0-9a-f]{64}$"
+)
+
+
+def is_result_url(url: str, base: str, task_id: str) -> bool:
+    """Whether ``url`` is the signed video URL of ``task_id`` under ``base``."""
+    found = RESULT_URL.match(url)
+    return found is not None and (found["base"], found["task_id"]) == (base, task_id)

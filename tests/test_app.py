@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import AUTH, CREATE, TASKS, VIDEO, client_for
+from helpers import AUTH, CREATE, TASKS, VIDEO, client_for, is_result_url
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -146,7 +146,7 @@ async def test_the_fake_mounted_inside_another_app_serves_under_its_prefix() -> 
     assert read.json()["data"]["status"] == "CREATED"
     assert advanced.status_code == 200
     result = done.json()["data"]["generated"][0]
-    assert result.startswith("http://127.0.0.1:8080/freepik/_mock/media/")
+    assert is_result_url(result, "http://127.0.0.1:8080/freepik", task_id)
     assert journal.json()["data"][0]["path"] == f"/freepik{CREATE}"
 
 

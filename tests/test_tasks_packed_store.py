@@ -77,15 +77,13 @@ def test_a_task_cannot_be_added_twice() -> None:
     assert store.get("task-1") == make_task(1) and len(store) == 1
 
 
-def test_a_completed_task_points_at_its_video_under_the_url_it_was_created_through() -> None:
+def test_a_completed_task_keeps_the_url_it_was_created_through() -> None:
+    # Webhooks sign their result URLs from it (results.py).
     store = InMemoryTaskStore()
-    store.add(make_task(1))
-    store.put(make_task(1, status=COMPLETED))
+    store.add(make_task(1, base_url="https://other.example"))
+    store.put(make_task(1, base_url="https://other.example", status=COMPLETED))
     stored = store.get("task-1")
-    assert stored is not None
-    assert stored.generated == ("http://127.0.0.1:8080/_mock/media/task-1.mp4",)
-    assert make_task(1, status=FAILED, outcome=FAILED).generated == ()
-    assert make_task(1, status=IN_PROGRESS).generated == ()
+    assert stored is not None and stored.base_url == "https://other.example"
 
 
 def test_listing_is_per_owner_newest_first_and_paged() -> None:
@@ -149,7 +147,7 @@ def test_advance_takes_one_step_and_says_what_listeners_need() -> None:
     )
     finished = store.advance("task-2", True, 1005.0)
     assert finished is not None and finished.previous == IN_PROGRESS
-    assert finished.generated == ("https://other.example/_mock/media/task-2.mp4",)
+    assert finished.base_url == "https://other.example"
     assert store.get("task-2") == make_task(
         2, base_url="https://other.example", status=COMPLETED, updated_at=1005.0
     )
