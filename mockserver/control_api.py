@@ -175,8 +175,7 @@ async def advance_clock(request: Request) -> Response:
     body = await _body(request, "advance")
     if runtime.manual_clock is None:
         raise ApiError.with_message(409, "The clock is not manual (start with --clock manual)")
-    now = runtime.manual_clock.advance(float(body["seconds"]))
-    applied = runtime.timers.run_due()
+    now, applied = await runtime.advance(float(body["seconds"]))
     return json_response(200, {"mode": "manual", "now": now, "applied": applied})
 
 

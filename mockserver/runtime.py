@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MockRuntime", "fixtures_media_dir"]
 
+# At most this many rounds of due work and webhook attempts in one clock advance.
+_ADVANCE_ROUNDS = 1000
+
 
 def fixtures_media_dir() -> Path:
     return package_folder("mockserver.fixtures") / "media"
@@ -127,6 +130,25 @@ class MockRuntime:
             self._loop_thread = threading.get_ident()
             self.timers.start()
         return loop
+
+    async def advance(self, seconds: float) -> tuple[float, int]:
+        """Move the manual clock ``seconds`` on and run what fell due, in time order:
+        transitions, webhook attempts and the retries of those that failed within the
+        window. Returns the new time and how many steps ran."""
+        assert self.manual_clock is not None
+        now = self.manual_clock.advance(seconds)
+        applied = 0
+        # Attempts are HTTP requests: wait for them, then run the retries they left due
+        # by now; bounded, since a receiver could keep failing within the window.
+        for _ in range(_ADVANCE_ROUNDS):
+            applied += self.timers.run_due()
+            await self.webhooks.drain(timeout=self.config.webhook_timeout + 1)
+            if not any(
+                (due := source.next_due()) is not None and due <= now
+                for source in (self.lifecycle, self.webhooks)
+            ):
+                break
+        return now, applied
 
     def check_media(self, operation_id: str, task: Task, params: Mapping[str, Any]) -> None:
         """Check a new task's reference media; a violation makes the task end FAILED.

@@ -55,6 +55,10 @@ class Delivery:
     attempts: int = 0
     # Why the task FAILED, for the delivery log only (the payload has no such field).
     reason: str | None = None
+    # When, on the fake's clock, the next attempt falls due: the transition's time, then
+    # each retry's. An attempt is logged at that time, and its retry counted from it, so
+    # that one manual-clock advance past several retry delays runs every one of them.
+    due_at: float = 0.0
 
 
 class DeliveryOutbox(Protocol):
@@ -142,6 +146,7 @@ class WebhookDispatcher:
             url=change.webhook_url,
             body=json.dumps(payload, separators=(",", ":")).encode(),
             reason=change.failure_reason if change.status == FAILED else None,
+            due_at=change.at,
         )
         self._queues.setdefault(change.task_id, deque()).append(delivery)
         if self._outbox is not None:
@@ -153,6 +158,7 @@ class WebhookDispatcher:
         """Queue deliveries left pending by an earlier run (in their order), due now."""
         now = self.clock.now()
         for delivery in deliveries:
+            delivery.due_at = now
             queue = self._queues.setdefault(delivery.task_id, deque())
             queue.append(delivery)
             if delivery.task_id not in self._busy:
@@ -263,7 +269,8 @@ class WebhookDispatcher:
         import httpx  # here, not at the top: see the TYPE_CHECKING import
 
         delivery.attempts += 1
-        started = self.clock.now()
+        # When it fell due (see Delivery.due_at), and never later than now.
+        started = min(self.clock.now(), delivery.due_at)
         entry: dict[str, Any] = {
             "webhook_id": delivery.webhook_id,
             "task_id": delivery.task_id,
@@ -280,9 +287,10 @@ class WebhookDispatcher:
         if refusal is not None:
             entry.update(error=f"refused: {refusal}", outcome="refused")
             self._log.append(entry)
-            self._finish(delivery)
+            self._finish(delivery, started)
             return
-        timestamp = int(started)
+        # Wall-clock time even under a manual clock: receivers check it against their own.
+        timestamp = int(time.time())
         headers = {
             "content-type": "application/json",
             "webhook-id": delivery.webhook_id,
@@ -312,9 +320,10 @@ class WebhookDispatcher:
         if ok:
             entry["outcome"] = "delivered"
             self._log.append(entry)
-            self._finish(delivery)
+            self._finish(delivery, started)
         elif delivery.attempts < self.max_attempts:
-            due = self.clock.now() + self.retry_delays[delivery.attempts - 1]
+            due = started + self.retry_delays[delivery.attempts - 1]
+            delivery.due_at = due
             entry.update(outcome="retrying", next_attempt_at=due)
             self._log.append(entry)
             if self._outbox is not None:
@@ -325,15 +334,17 @@ class WebhookDispatcher:
         else:
             entry["outcome"] = "failed"
             self._log.append(entry)
-            self._finish(delivery)
+            self._finish(delivery, started)
 
-    def _finish(self, delivery: Delivery) -> None:
+    def _finish(self, delivery: Delivery, at: float) -> None:
+        """``delivery`` is done with, its last attempt at ``at``: on to the task's next."""
         if self._outbox is not None:
             self._outbox.finished(delivery)
         queue = self._queues.get(delivery.task_id)
         if queue and queue[0] is delivery:
             queue.popleft()
         if queue:
+            queue[0].due_at = max(queue[0].due_at, at)  # a task's events go out in order
             self._start(delivery.task_id)
         else:
             self._queues.pop(delivery.task_id, None)

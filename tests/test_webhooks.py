@@ -222,3 +222,44 @@ async def test_refused_target_is_logged_and_the_task_is_unaffected() -> None:
     assert final["status"] == "COMPLETED"
     assert {e["outcome"] for e in log} == {"refused"}
     assert "not loopback" in log[0]["error"]
+
+
+async def test_one_clock_advance_past_several_retry_delays_runs_every_retry() -> None:
+    receiver = Receiver(fail=3)
+    async with serve(receiver.app()) as url, fake(webhook_retry_delays=(1, 2, 4, 8)) as client:
+        task = await create(client, webhook_url=f"{url}/hook")
+        created = (await client.get(f"/_mock/tasks/{task['task_id']}")).json()["data"]
+        await advance(client, 100)  # no drain: the advance runs what fell due meanwhile
+        log = (await client.get("/_mock/webhooks")).json()
+    attempts = [(e["event"], e["attempt"], e["outcome"]) for e in log["data"]]
+    assert attempts == [
+        ("IN_PROGRESS", 1, "retrying"),
+        ("IN_PROGRESS", 2, "retrying"),
+        ("IN_PROGRESS", 3, "retrying"),
+        ("IN_PROGRESS", 4, "delivered"),
+        ("COMPLETED", 1, "delivered"),
+    ]
+    # Each attempt at the fake's time it fell due: 1 s after creation, then 1, 2 and 4 s
+    # later; the COMPLETED event (due at 3 s) waits for the one before it.
+    offsets = [round(e["at"] - created["created_at"], 3) for e in log["data"]]
+    assert offsets == [1.0, 2.0, 4.0, 8.0, 8.0]
+    assert log["pending"] == 0
+    assert [p["status"] for p in receiver.payloads()][-2:] == ["IN_PROGRESS", "COMPLETED"]
+
+
+async def test_timestamps_are_wall_clock_time_even_under_a_manual_clock() -> None:
+    from standardwebhooks import Webhook
+
+    from mockserver import verify
+
+    receiver = Receiver()
+    secret = "s3cret-for-this-test"
+    async with serve(receiver.app()) as url, fake(webhook_secrets=(secret,)) as client:
+        await create(client, webhook_url=f"{url}/hook")
+        await advance(client, 3600)  # an hour ahead of the wall clock
+    assert len(receiver.received) == 2
+    for headers, body in receiver.received:
+        assert abs(int(headers["webhook-timestamp"]) - time.time()) < 30
+        assert verify(body, headers, secret)["task_id"]  # the default 300 s tolerance
+        # The Standard Webhooks library, handed the secret's raw bytes, agrees.
+        assert Webhook(secret.encode()).verify(body, headers)["task_id"]
