@@ -44,9 +44,10 @@ def base_url(request: Request) -> str:
 
 def authenticate(runtime: MockRuntime, operation: Operation, request: Request) -> str:
     """The owner (account) the request's API key stands for; 401 if there is none."""
-    if operation.auth_header is None:
+    header = runtime.key_headers[operation.operation_id]
+    if header is None:
         return owner_of("")
-    key = request.headers.get(operation.auth_header, "").strip()
+    key = request.headers.get(header, "").strip()
     if not key:
         raise ApiError.missing_api_key()
     if runtime.api_keys and not any(

@@ -142,6 +142,11 @@ def _add_serve(sub: Any) -> None:
     add("--media-root", type=Path, help="folder that file:// media URLs may point into")
     add("--media-max-bytes", type=int, help="download cap for probed media (209715200)")
     add(
+        "--brand",
+        choices=["freepik", "magnific"],
+        help="freepik, or magnific: the rebrand's x-magnific-api-key header (freepik)",
+    )
+    add(
         "--result-url-ttl",
         type=float,
         help="seconds a result URL works after the answer that gave it, on the fake's clock (3600)",

@@ -64,6 +64,9 @@ class MockConfig:
     api_keys: tuple[str, ...] = field(default=(), repr=False)
     # Whose answers to reproduce: "observed" (the live API's) or "spec" (its examples).
     profile: Profile = "observed"
+    # Whose API it is: freepik (the spec's own key header) or magnific (the rebrand's
+    # x-magnific-api-key); constants.BRANDS.
+    brand: Literal["freepik", "magnific"] = "freepik"
     # Lifecycle: seconds after creation, each multiplied by time_scale.
     clock: ClockMode = "system"
     time_scale: float = 1.0

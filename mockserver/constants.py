@@ -6,15 +6,17 @@ the test harnesses spell each of these once.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, NamedTuple
 
 __all__ = [
+    "BRANDS",
     "CONTROL_PREFIX",
     "CONTROL_TOKEN_HEADER",
     "DROP_EXTENSION",
     "FIXTURES_PATH",
     "REQUEST_ID_KEY",
     "RESULT_PATH",
+    "Brand",
 ]
 
 # Everything the fake serves beside the API lives under this prefix: the control API,
@@ -31,3 +33,18 @@ FIXTURES_PATH: Final = CONTROL_PREFIX + "/fixtures/"
 REQUEST_ID_KEY: Final = "freepik_mock.request_id"
 # The ASGI extension ``serve`` adds to drop a connection before any byte (droppable.py).
 DROP_EXTENSION: Final = "freepik_mock.drop"
+
+
+class Brand(NamedTuple):
+    """Where a brand serves the API and which header carries its key."""
+
+    api_url: str
+    key_header: str
+
+
+# Freepik, and the Magnific rebrand, which publishes the same operations under its own
+# server and key header (facts file; upstream/magnific-api-v1-openapi.yaml).
+BRANDS: Final = {
+    "freepik": Brand("https://api.freepik.com", "x-freepik-api-key"),
+    "magnific": Brand("https://api.magnific.com", "x-magnific-api-key"),
+}

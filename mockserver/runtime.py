@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import ManualClock, TimerLoop, make_clock
 from .config import MockConfig
+from .constants import BRANDS
 from .families import families
 from .faults import FaultRegistry, RateLimiter
 from .hosts import WebhookHostPolicy
@@ -67,7 +68,15 @@ class MockRuntime:
         )
         self._media_fields = {op.operation_id: media_fields(op.request_schema) for op in spec}
         self._media_jobs: set[asyncio.Task[None]] = set()
-        secret_headers = frozenset(op.auth_header for op in spec if op.auth_header)
+        # The header each operation takes its key from: the spec's own, or the brand's.
+        brand = BRANDS[config.brand]
+        self.key_headers = {
+            op.operation_id: None
+            if op.auth_header is None
+            else (op.auth_header if config.brand == "freepik" else brand.key_header)
+            for op in spec
+        }
+        secret_headers = frozenset(h for h in self.key_headers.values() if h is not None)
         self.journal = Journal(self.clock, config.journal_size, secret_headers)
         self.faults = FaultRegistry()
         self.rate_limiter = RateLimiter(self.clock) if config.rate_limit else None

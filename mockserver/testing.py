@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from .app import create_app
 from .config import MockConfig
+from .constants import BRANDS
 from .control_client import MockControl
 from .hosts import WebhookHostPolicy
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_BASE_URL", "FreepikMock", "FreepikMockServer"]
 
-DEFAULT_BASE_URL = "https://api.freepik.com"
+DEFAULT_BASE_URL = BRANDS["freepik"].api_url
 
 
 def _build_config(
@@ -72,7 +73,7 @@ class FreepikMock(MockControl):
         self,
         config: MockConfig | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         webhook_app: ASGIApp | None = None,
         passthrough_unmatched: bool = False,
         **settings: Any,
@@ -96,7 +97,8 @@ class FreepikMock(MockControl):
         elif webhook_app is not None:
             raise ValueError("give either webhook_app or config.webhook_transport, not both")
         self.config = config
-        self.base_url = base_url.rstrip("/")
+        # By default, the brand's own API host (https://api.freepik.com).
+        self.base_url = (base_url or BRANDS[config.brand].api_url).rstrip("/")
         self.app = create_app(config)
         self._bridge = AppBridge(self.app)
         self.router: FreepikRouter = FreepikRouter(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 from helpers import AUTH, CREATE, TASKS, VIDEO, client_for, create, fake
 
-from mockserver import MockConfig, create_app
+from mockserver import FreepikMock, MockConfig, create_app
 from mockserver.errors import OBSERVED_INVALID_KEY_BODY
 
 pytestmark = pytest.mark.anyio
@@ -310,3 +311,27 @@ async def test_the_create_answer_keys_come_in_the_live_apis_order() -> None:
         created = await client.post(CREATE, json={"video_url": VIDEO}, headers=AUTH)
     assert list(created.json()["data"]) == ["task_id", "status", "generated"]
     assert created.content.startswith(b'{"data":{"task_id":"')
+
+
+async def test_the_magnific_brand_serves_the_same_operations_under_its_own_key_header() -> None:
+    async with fake(brand="magnific") as client:
+        magnific = {"x-magnific-api-key": "k"}
+        created = await client.post(CREATE, json={"video_url": VIDEO}, headers=magnific)
+        read = await client.get(f"{TASKS}/{created.json()['data']['task_id']}", headers=magnific)
+        freepik_key = await client.post(CREATE, json={"video_url": VIDEO}, headers=AUTH)
+        journal = (await client.get("/_mock/requests", params={"kind": "request"})).json()
+    assert created.status_code == read.status_code == 200
+    assert (freepik_key.status_code, freepik_key.json()) == (401, {"message": "Missing API key"})
+    assert journal["data"][0]["api_key"] == "sent"
+    assert "k" not in {e["body"] for e in journal["data"]}
+
+
+def test_the_harness_calls_the_brands_own_host() -> None:
+    with FreepikMock(brand="magnific") as mock:
+        assert mock.base_url == "https://api.magnific.com"
+        answer = httpx.post(
+            "https://api.magnific.com" + CREATE,
+            json={"video_url": VIDEO},
+            headers={"x-magnific-api-key": "k"},
+        )
+    assert answer.status_code == 200
