@@ -335,3 +335,48 @@ def test_the_harness_calls_the_brands_own_host() -> None:
             headers={"x-magnific-api-key": "k"},
         )
     assert answer.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({}, "Value error, Either prompt or multi_prompt must be provided, but not both"),
+        (
+            {"prompt": "a fox", "multi_prompt": ["a fox", "a hen"]},
+            "Value error, Either prompt or multi_prompt must be provided, but not both",
+        ),
+        (
+            {"prompt": "a fox", "image_urls": ["https://e.com/1.png"] * 3, "elements": [{}, {}]},
+            "Value error, At most 4 elements and reference images in total",
+        ),
+        (
+            {"prompt": "a fox", "voice_ids": ["v1", "v2", "v3"]},
+            "Value error, At most 2 voices per task",
+        ),
+    ],
+)
+async def test_the_text_to_video_rules_across_fields_come_from_the_spec(
+    body: dict[str, object], reason: str
+) -> None:
+    async with fake() as client:
+        refused = await client.post(VIDEO_STD, json=body, headers=AUTH)
+        pro = await client.post(VIDEO_PRO, json=body, headers=AUTH)
+    assert refused.status_code == pro.status_code == 400
+    assert refused.json() == {
+        "message": "Validation error",
+        "invalid_params": [{"field": "body", "reason": reason}],
+    }
+
+
+async def test_a_text_to_video_request_within_the_rules_is_accepted() -> None:
+    async with fake() as client:
+        answers = [
+            await client.post(VIDEO_STD, json=body, headers=AUTH)
+            for body in (
+                {"prompt": "a fox"},
+                {"multi_prompt": ["a fox", "a hen"]},
+                {"prompt": "a fox", "image_urls": ["https://e.com/1.png"] * 2, "elements": [{}]},
+                {"prompt": "a fox", "voice_ids": ["v1", "v2"]},
+            )
+        ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 200]
