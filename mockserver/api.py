@@ -22,7 +22,7 @@ from starlette.routing import Route
 from .errors import ApiError, json_response
 from .reasons import unsupported_media_type
 from .spec import Operation
-from .tasks import Task, owner_of
+from .tasks import COMPLETED, Task, owner_of
 from .validation import OperationValidator
 
 if TYPE_CHECKING:
@@ -36,10 +36,19 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 def base_url(request: Request) -> str:
     """Scheme, host and mount point the client used, without a trailing slash.
 
-    Not ``request.base_url``: that is the outermost app's root, and the fake may be
-    mounted inside another app."""
-    url = request.url
-    return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
+    Read from the scope, as Starlette's ``request.url`` would read it, without building
+    and parsing a whole URL per request; not ``request.base_url``, which is the outermost
+    app's root (the fake may be mounted inside another app)."""
+    scope = request.scope
+    host = request.headers.get("host")
+    if not host:
+        server = scope.get("server")
+        if server is None:
+            host = "localhost"
+        else:
+            default = {"http": 80, "https": 443}.get(scope["scheme"])
+            host = server[0] if server[1] == default else f"{server[0]}:{server[1]}"
+    return f"{scope['scheme']}://{host}{scope.get('root_path', '')}".rstrip("/")
 
 
 def authenticate(runtime: MockRuntime, operation: Operation, request: Request) -> str:
@@ -79,7 +88,11 @@ def check_media_type(operation: Operation, request: Request) -> None:
 
 def task_detail(runtime: MockRuntime, task: Task, request: Request) -> dict[str, Any]:
     """A task as the API reads it; result URLs signed afresh for the host asked."""
-    generated = runtime.results.generated(task.task_id, task.status, base_url(request))
+    generated = (
+        runtime.results.generated(task.task_id, task.status, base_url(request))
+        if task.status == COMPLETED
+        else ()
+    )
     return {"task_id": task.task_id, "status": task.status, "generated": list(generated)}
 
 
