@@ -30,9 +30,13 @@ from mockserver import MockConfig, create_app
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+_TOKEN = re.compile(rb"token=exp=\d+~hmac=[0-9a-f]{64}")
+
+
 def without_ids(body: bytes) -> bytes:
-    """Two fakes give their tasks different ids; everything else must be the same."""
-    return _UUID.sub(b"<id>", body)
+    """Two fakes give their tasks different ids, and sign result URLs with keys of their
+    own (mockserver/results.py); everything else must be the same."""
+    return _TOKEN.sub(b"token=<token>", _UUID.sub(b"<id>", body))
 
 
 def _matches(pattern: dict[str, Any], value: str | None) -> bool:
