@@ -4,6 +4,9 @@ Run them with ``freepik-mock contract`` (``python -m contract_tests``) or
 ``pytest --pyargs contract_tests --target ...``. The names below are for reuse in
 your own tests: open a target, generate requests from the spec, compare servers,
 replay recordings. Imports are lazy, so running the command loads nothing early.
+
+PYTEST_DONT_REWRITE: the command imports this module before pytest starts, and it holds
+no assertion (installed from a wheel, pytest would warn that it cannot rewrite it).
 """
 
 from __future__ import annotations

@@ -345,5 +345,5 @@ def _require_probe_libraries() -> None:
     except ImportError as exc:
         raise ValueError(
             f"--media-check probe needs PyAV and Pillow ({exc.name} is missing); "
-            "install them with: pip install 'freepik-mock[probe]'"
+            "install them with: pip install 'av>=12' 'pillow>=10' (the freepik-mock[probe] extra)"
         ) from None
