@@ -157,7 +157,9 @@ async def test_a_fault_status_without_a_body_is_refused() -> None:
     assert listed.json()["data"] == []
 
 
-def _exchange(connection: http.client.HTTPConnection, method: str, path: str, body: Any = None):
+def _exchange(
+    connection: http.client.HTTPConnection, method: str, path: str, body: Any = None
+) -> tuple[int, Any]:
     """One request on ``connection`` (kept alive): its status and parsed JSON body."""
     payload = None if body is None else json.dumps(body)
     connection.request(method, path, body=payload, headers={**AUTH, "host": "127.0.0.1"})
