@@ -1,14 +1,18 @@
 """``freepik-mock``: serve the fake, run the contract tests, check the spec for drift.
 
-Every ``serve`` option has an environment variable ``FREEPIK_MOCK_<NAME>``; an option
-given on the command line wins over it.
+Every ``serve`` option has an environment variable ``FREEPIK_MOCK_<OPTION>`` (upper case,
+dashes as underscores: ``--api-key`` is ``FREEPIK_MOCK_API_KEY``, ``--no-control`` is
+``FREEPIK_MOCK_NO_CONTROL=1``); an option given on the command line wins over it. A bad
+command line or variable gets one line on stderr and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import gc
+import math
 import os
 import signal
 import socket
@@ -16,30 +20,118 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
-    from .config import MockConfig
+    from .config import MockConfig, SettingError
 
 __all__ = ["main"]
 
 Command = Callable[[argparse.Namespace], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line (the usage of ``serve`` is 20 lines)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(f"freepik-mock {version()}")
+        parser.exit()
+
+
+def version() -> str:
+    """This kit's version: the installed distribution's, else the package's own."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
+
+    try:
+        return installed_version("freepik-mock")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        from . import __version__
+
+        return __version__
+
+
 def _floats(text: str) -> tuple[float, ...]:
-    return tuple(float(part) for part in text.split(",") if part.strip())
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of seconds (e.g. 1,2,4,8)"
+        ) from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, not {text!r}")
+    return value
+
+
+def _output_file(text: str) -> str:
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"there is no folder {path.parent} to write {text} in")
+    return text
+
+
+def _folder(text: str) -> str:
+    problem = _folder_problem(Path(text))
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text}: {problem}")
+    return text
+
+
+def _folder_problem(path: Path) -> str | None:
+    if not path.exists():
+        return "no such folder"
+    if not path.is_dir():
+        return "not a folder"
+    return None
+
+
+def _env_note(flags: Sequence[str], action: str | None) -> str:
+    """Where the help says which variable an option reads: the README's rule applied
+    to the option's first spelling."""
+    from .config import ENV_PREFIX
+
+    variable = ENV_PREFIX + flags[0].removeprefix("--").upper().replace("-", "_")
+    if action in ("store_true", "store_false"):
+        return f"(env {variable}=1)"
+    if action == "append":
+        return f"(env {variable}, comma-separated)"
+    return f"(env {variable})"
 
 
 def _add_serve(sub: Any) -> None:
-    from .config import ENV_PREFIX
-
     parser = sub.add_parser(
         "serve",
         help="run the fake API server",
-        description="Run the fake Freepik API. Each option also reads "
-        f"{ENV_PREFIX}<OPTION> (e.g. {ENV_PREFIX}PORT, {ENV_PREFIX}API_KEYS=k1,k2).",
+        description="Run the fake Freepik API. Each option also reads the variable named "
+        "after it, FREEPIK_MOCK_<OPTION> (upper case, dashes as underscores); the command "
+        "line wins. Unknown FREEPIK_MOCK_* variables are warned about at start.",
     )
-    add = parser.add_argument
+    option_of: dict[str, str] = {}
+
+    def add(*flags: str, **kwargs: Any) -> None:
+        action = parser.add_argument(*flags, **kwargs)
+        action.help = f"{action.help} {_env_note(flags, kwargs.get('action'))}"
+        option_of[action.dest] = flags[0]
+
     add("--host", help="interface to bind (default 127.0.0.1)")
     add("--port", type=int, help="port to bind (default 8080; 0 picks a free one)")
     add(
@@ -49,7 +141,11 @@ def _add_serve(sub: Any) -> None:
         metavar="KEY",
         help="accept only this key (repeatable); without it any non-empty key works",
     )
-    add("--spec-dir", help="folder of OpenAPI documents to obey (default: the vendored spec)")
+    add(
+        "--spec-dir",
+        type=Path,
+        help="folder of OpenAPI documents to obey (default: the vendored spec)",
+    )
     add(
         "--profile",
         choices=["observed", "spec"],
@@ -129,6 +225,7 @@ def _add_serve(sub: Any) -> None:
     add("--max-header-bytes", type=int, help="largest request head accepted (16384)")
     add(
         "--state",
+        type=Path,
         metavar="PATH",
         help="keep tasks and pending webhooks in this SQLite file across restarts "
         "(default: in memory only)",
@@ -151,21 +248,86 @@ def _add_serve(sub: Any) -> None:
         type=float,
         help="seconds a result URL works after the answer that gave it, on the fake's clock (3600)",
     )
-    parser.set_defaults(command=_serve)
+    parser.set_defaults(command=_serve, option_of=option_of)
 
 
 def _config_from(args: argparse.Namespace) -> MockConfig:
+    """The settings ``args`` and the environment give; ``SettingError`` or ``ValueError``
+    (naming the variable) if they cannot work."""
     from .config import MockConfig
 
-    overrides = {
-        name: value
-        for name, value in vars(args).items()
-        if name not in ("command", "contract_args", "subcommand") and value is not None
-    }
-    for name in ("api_keys", "webhook_secrets", "webhook_allow"):
-        if name in overrides:
-            overrides[name] = tuple(overrides[name])
+    overrides: dict[str, Any] = {}
+    for item in dataclasses.fields(MockConfig):
+        value = getattr(args, item.name, None)
+        if value is not None:
+            overrides[item.name] = tuple(value) if isinstance(value, list) else value
     return MockConfig.from_env(**overrides)
+
+
+def _where(name: str, args: argparse.Namespace) -> str:
+    """How the user gave setting ``name``: its option, or the variable that set it."""
+    from .config import env_variables
+
+    option: str = getattr(args, "option_of", {}).get(name, name)
+    if getattr(args, name, None) is None:
+        for variable, setting in env_variables().items():
+            if setting == name and variable in os.environ:
+                return variable
+    return option
+
+
+def _setting_problem(exc: SettingError, args: argparse.Namespace) -> str:
+    return exc.render(lambda name: getattr(args, "option_of", {}).get(name, name))
+
+
+def _folders_problem(config: MockConfig, args: argparse.Namespace) -> str | None:
+    """A folder setting naming no folder: said at start, not at the first request."""
+    for name in ("spec_dir", "media_root"):
+        path: Path | None = getattr(config, name)
+        problem = _folder_problem(Path(path)) if path is not None else None
+        if problem:
+            return f"{_where(name, args)} {path}: {problem}"
+    return None
+
+
+def banner(config: MockConfig) -> list[str]:
+    """What a newcomer needs to know of a fake that just started, one line each (no
+    secret: keys are counted, never shown)."""
+    if config.clock == "manual":
+        clock = "manual: time moves only with POST /_mock/clock/advance"
+    else:
+        scale = config.time_scale
+        clock = (
+            f"system: a task is IN_PROGRESS after {config.in_progress_after * scale:g} s "
+            f"and ends after {config.complete_after * scale:g} s"
+        )
+    keys = len(config.api_keys)
+    if keys:
+        accepted = f"{keys} configured key{'s' if keys > 1 else ''} accepted, others get 401"
+    else:
+        accepted = "any non-empty key is accepted (--api-key to accept only yours)"
+    if not config.control:
+        control = "off (--no-control): only /_mock/health and media answer"
+    elif config.control_token is not None:
+        control = "open to any client that sends the x-mock-control-token header"
+    else:
+        control = "open to loopback clients only (--control-token to open it to others)"
+    profile = {
+        "observed": "observed: answers as the live API was recorded answering",
+        "spec": "spec: answers as the spec's examples word them",
+    }[config.profile]
+    access = (
+        "on: one line per request"
+        if config.access_log
+        else "off: requests are not logged (--access-log logs each)"
+    )
+    return [
+        f"  clock: {clock}",
+        f"  API keys: {accepted}",
+        f"  control API /_mock: {control}",
+        f"  profile: {profile}",
+        f"  access log: {access}",
+    ]
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -187,13 +349,28 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .config import SettingError, unknown_env_variables
     from .droppable import protocol_class
+    from .spec import SpecError
 
+    warnings = [f"freepik-mock: warning: {text}" for text in unknown_env_variables()]
+    problem: str | None = None
     try:
         config = _config_from(args)
-        app = create_app(config)
+        problem = _folders_problem(config, args)
+        if problem is None:
+            app = create_app(config)
+    except SettingError as exc:
+        problem = _setting_problem(exc, args)
     except ValueError as exc:
-        print(f"freepik-mock: {exc}", file=sys.stderr)
+        problem = str(exc)
+    except SpecError as exc:
+        problem = f"{_where('spec_dir', args)}: {exc}"
+    except OSError as exc:
+        problem = f"cannot start: {exc}"
+    if problem is not None:
+        for line in [*warnings, f"freepik-mock: {problem}"]:
+            print(line, file=sys.stderr)
         return 2
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     try:
@@ -228,7 +405,9 @@ def _serve(args: argparse.Namespace) -> int:
     # otherwise kill the process with -15).
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # The URL first: tests and tools read the first line of stdout.
     print(f"freepik-mock serving on http://{host}:{port}", flush=True)
+    print("\n".join([*warnings, *banner(config)]), file=sys.stderr, flush=True)
     # What exists now (modules, the spec, compiled validators) lives as long as the
     # server: out of the collector's full passes, a pass then takes 7 ms instead of 27
     # (measured with 50,000 creates; one pass every few seconds under load).
@@ -294,6 +473,7 @@ def _add_drift(sub: Any) -> None:
     )
     add(
         "--spec-dir",
+        type=_folder,
         metavar="DIR",
         help="the vendored spec folder to compare and --update (default: the installed one)",
     )
@@ -309,8 +489,13 @@ def _add_drift(sub: Any) -> None:
         help="list info findings one by one in the text report (default: one line per rule "
         "with a count; --format json always has them all)",
     )
-    add("--output", metavar="FILE", help="write the report to FILE instead of stdout")
-    add("--timeout", type=float, default=30.0, metavar="SECONDS", help="per fetch (30)")
+    add(
+        "--output",
+        type=_output_file,
+        metavar="FILE",
+        help="write the report to FILE instead of stdout",
+    )
+    add("--timeout", type=_seconds, default=30.0, metavar="SECONDS", help="per fetch (30)")
     parser.set_defaults(command=_drift)
 
 
@@ -347,11 +532,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="freepik-mock",
         description="A faithful offline fake of Freepik's Kling 3 Omni Standard "
         "video-to-video API.",
     )
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
     for add_command in _COMMANDS:
         add_command(sub)

@@ -10,18 +10,29 @@ import asyncio
 import math
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Final, Protocol
 
 from .config import ClockMode
 
 __all__ = [
+    "LATEST_TIME",
     "Clock",
+    "ClockOutOfRange",
     "ManualClock",
     "SystemClock",
     "TimedWork",
     "TimerLoop",
     "make_clock",
 ]
+
+
+# The last second of year 9999 (Unix time): datetime, ISO 8601 and HTTP dates go no further.
+# Up to it a float keeps the time to a few microseconds.
+LATEST_TIME: Final = 253_402_300_799.0
+
+
+class ClockOutOfRange(ValueError):
+    """A move of the manual clock that would take it backwards, or past :data:`LATEST_TIME`."""
 
 
 class Clock(Protocol):
@@ -65,8 +76,17 @@ class ManualClock:
         return self._now
 
     def advance(self, seconds: float) -> float:
+        """Move the clock ``seconds`` on; :class:`ClockOutOfRange` if that cannot be."""
+        if not math.isfinite(seconds):
+            raise ClockOutOfRange(f"seconds must be a finite number, not {seconds!r}")
         if seconds < 0:
-            raise ValueError("a clock cannot go backwards")
+            raise ClockOutOfRange("a clock cannot go backwards: seconds must be >= 0")
+        if self._now + seconds > LATEST_TIME:
+            raise ClockOutOfRange(
+                f"seconds must be at most {LATEST_TIME - self._now:.0f} now: the clock stops at "
+                f"{LATEST_TIME:.0f} (9999-12-31T23:59:59Z), the last second a date can be "
+                "written for, so that every time the fake gives out stays one"
+            )
         self._now += seconds
         return self._now
 

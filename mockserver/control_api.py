@@ -19,8 +19,10 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
 from .api import base_url
+from .clock import ClockOutOfRange
 from .constants import CONTROL_PREFIX, CONTROL_TOKEN_HEADER, FIXTURES_PATH, RESULT_PATH
 from .errors import ApiError, json_response
+from .faults import BodilessStatus
 from .hosts import is_loopback_host
 from .lifecycle import IllegalTransition
 from .media import fixture_path
@@ -175,7 +177,10 @@ async def advance_clock(request: Request) -> Response:
     body = await _body(request, "advance")
     if runtime.manual_clock is None:
         raise ApiError.with_message(409, "The clock is not manual (start with --clock manual)")
-    now, applied = await runtime.advance(float(body["seconds"]))
+    try:
+        now, applied = await runtime.advance(float(body["seconds"]))
+    except ClockOutOfRange as exc:
+        raise ApiError.bad_request(str(exc)) from None
     return json_response(200, {"mode": "manual", "now": now, "applied": applied})
 
 
@@ -238,14 +243,17 @@ async def add_fault(request: Request) -> Response:
     body = await _body(request, "fault")
     if body.get("status") is None and not body.get("drop") and not body.get("delay_ms"):
         raise ApiError.bad_request("A fault needs a status, a delay_ms or drop: true")
-    fault = runtime.faults.add(
-        method=body.get("method", "*"),
-        path=body.get("path", "*"),
-        status=body.get("status"),
-        times=body.get("times", 1),
-        delay_ms=body.get("delay_ms", 0),
-        drop=body.get("drop", False),
-    )
+    try:
+        fault = runtime.faults.add(
+            method=body.get("method", "*"),
+            path=body.get("path", "*"),
+            status=body.get("status"),
+            times=body.get("times", 1),
+            delay_ms=body.get("delay_ms", 0),
+            drop=body.get("drop", False),
+        )
+    except BodilessStatus as exc:
+        raise ApiError.bad_request(str(exc)) from None
     return json_response(201, {"data": fault.to_json()})
 
 
@@ -257,10 +265,18 @@ async def clear_faults(request: Request) -> Response:
 
 async def journal(request: Request) -> Response:
     runtime = _guard(request)
-    raw_limit = request.query_params.get("limit", "")
-    limit = int(raw_limit) if raw_limit.isdigit() else None
+    raw_limit = request.query_params.get("limit")
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if raw_limit is not None and not (raw_limit.isascii() and raw_limit.isdigit()):
+        raise ApiError.bad_request(f"limit must be a whole number >= 0, not {raw_limit!r}")
     kind = request.query_params.get("kind")
+    if kind is not None and kind not in _JOURNAL_KINDS:
+        raise ApiError.bad_request(f"kind must be one of {', '.join(_JOURNAL_KINDS)}, not {kind!r}")
+    limit = int(raw_limit) if raw_limit else None
     return json_response(200, {"data": runtime.journal.entries(limit, kind)})
+
+
+_JOURNAL_KINDS = ("request", "transition")
 
 
 async def reset(request: Request) -> Response:

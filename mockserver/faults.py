@@ -13,11 +13,13 @@ import fnmatch
 import itertools
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Final
 
 from .clock import Clock
 
 __all__ = [
+    "BODILESS_STATUSES",
+    "BodilessStatus",
     "ConnectionDropped",
     "Fault",
     "FaultGate",
@@ -32,6 +34,16 @@ class ConnectionDropped(Exception):
     Under a server the client sees the connection close before a complete response;
     in-process, the client sees this exception.
     """
+
+
+# Statuses whose answer has no body (RFC 9110: 1xx, 204, 205 and 304 end at the head):
+# a fault answers with the API's JSON body, which on these would be read as the start
+# of the next answer on a keep-alive connection. A real API error is never one of them.
+BODILESS_STATUSES: Final = frozenset((*range(100, 200), 204, 205, 304))
+
+
+class BodilessStatus(ValueError):
+    """A fault status that cannot carry the API's JSON body."""
 
 
 @dataclass(slots=True)
@@ -70,6 +82,11 @@ class FaultRegistry:
         delay_ms: int = 0,
         drop: bool = False,
     ) -> Fault:
+        if status in BODILESS_STATUSES:
+            raise BodilessStatus(
+                f"status {status} cannot be a fault: a {status} answer has no body, and a "
+                "fault answers with the API's JSON body (1xx, 204, 205 and 304 are refused)"
+            )
         fault = Fault(next(self._ids), method.upper(), path, status, times, delay_ms, drop)
         self._faults.append(fault)
         return fault

@@ -138,6 +138,7 @@ async def test_a_body_without_content_type_is_read_as_json() -> None:
         response = await client.post(
             CREATE, content=b'{"video_url": "%s"}' % VIDEO.encode(), headers=AUTH
         )
+    assert "content-type" not in response.request.headers  # README: read as JSON
     assert response.status_code == 200
 
 

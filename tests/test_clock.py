@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import math
 
 import pytest
 
-from mockserver.clock import ManualClock, SystemClock, TimerLoop
+from mockserver.clock import LATEST_TIME, ClockOutOfRange, ManualClock, SystemClock, TimerLoop
 
 pytestmark = pytest.mark.anyio
 
@@ -34,6 +36,26 @@ def test_a_manual_clock_moves_only_forward_and_only_when_told() -> None:
     assert clock.now() == 100.0 and clock.advance(2.5) == 102.5 and clock.now() == 102.5
     with pytest.raises(ValueError):
         clock.advance(-1)
+
+
+@pytest.mark.parametrize("seconds", [math.inf, math.nan, -math.inf, -1.0])
+def test_a_manual_clock_refuses_a_move_that_is_not_a_finite_step_forward(seconds: float) -> None:
+    clock = ManualClock(start=100.0)
+    with pytest.raises(ClockOutOfRange):
+        clock.advance(seconds)
+    assert clock.now() == 100.0
+
+
+def test_a_manual_clock_stops_at_the_last_second_a_date_can_be_written_for() -> None:
+    # 1e308 twice made the clock infinite: every later due time compared wrongly.
+    clock = ManualClock(start=100.0)
+    with pytest.raises(ClockOutOfRange, match=r"at most 253402300699 now.*9999-12-31"):
+        clock.advance(1e308)
+    assert clock.advance(LATEST_TIME - 100.0) == LATEST_TIME
+    assert datetime.datetime.fromtimestamp(clock.now(), datetime.UTC).year == 9999
+    with pytest.raises(ClockOutOfRange, match="at most 0 now"):
+        clock.advance(1.0)
+    assert clock.advance(0.0) == LATEST_TIME
 
 
 def test_run_due_runs_work_of_all_sources_in_time_order() -> None:

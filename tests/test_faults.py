@@ -8,7 +8,13 @@ import pytest
 
 from mockserver.clock import ManualClock
 from mockserver.config import ClockMode
-from mockserver.faults import ConnectionDropped, FaultGate, FaultRegistry, RateLimiter
+from mockserver.faults import (
+    BodilessStatus,
+    ConnectionDropped,
+    FaultGate,
+    FaultRegistry,
+    RateLimiter,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -23,6 +29,20 @@ def test_a_fault_matches_its_method_and_path_glob() -> None:
     assert faults.take("POST", "/v1/ai/reference-to-video/kling-v3-omni/t1") is None
     assert faults.take("GET", "/v1/other") is None
     assert faults.take("GET", "/v1/ai/reference-to-video/kling-v3-omni/t1") is fault
+
+
+@pytest.mark.parametrize("status", [100, 101, 103, 199, 204, 205, 304])
+def test_a_status_whose_answer_has_no_body_cannot_be_a_fault(status: int) -> None:
+    # The fault's JSON body would be read as the next answer on a keep-alive connection.
+    faults = FaultRegistry()
+    with pytest.raises(BodilessStatus, match=f"status {status} cannot be a fault"):
+        faults.add(status=status)
+    assert faults.list() == []
+
+
+@pytest.mark.parametrize("status", [200, 202, 301, 400, 418, 429, 500, 503, 599])
+def test_a_status_that_carries_a_body_can_be_a_fault(status: int) -> None:
+    assert FaultRegistry().add(status=status).status == status
 
 
 def test_a_wildcard_fault_matches_every_request() -> None:
