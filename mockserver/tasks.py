@@ -46,6 +46,7 @@ __all__ = [
     "status_rank",
 ]
 
+
 @functools.lru_cache(maxsize=256)
 def owner_of(api_key: str) -> str:
     """The account a key stands for, as a digest: tasks never hold the key itself.
@@ -136,7 +137,6 @@ class Transition(NamedTuple):
             task.webhook_url,
             task.base_url,
         )
-
 
 
 class _ReadWrite(Protocol):

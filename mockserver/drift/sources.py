@@ -88,8 +88,10 @@ def fetch(
     """GET ``url`` with a timeout; retry once on a network error, 429 or 5xx."""
     name = display_name(url)
     owned = client is None
-    http = client if client is not None else httpx.Client(
-        headers={"user-agent": "freepik-mock-drift"}, follow_redirects=True
+    http = (
+        client
+        if client is not None
+        else httpx.Client(headers={"user-agent": "freepik-mock-drift"}, follow_redirects=True)
     )
     problem = ""
     try:
@@ -176,8 +178,7 @@ def parse_source(origin: str, raw: bytes) -> list[SourceDocument]:
         data: Any = load_yaml(text)
     except SpecError as exc:
         problem = _yaml_problem(exc)
-        raise SourceError(f"{origin}: {_explain(origin, text, problem, block_problems)}") \
-            from None
+        raise SourceError(f"{origin}: {_explain(origin, text, problem, block_problems)}") from None
     if not isinstance(data, dict):
         problem = _not_a_mapping(data)
         raise SourceError(f"{origin}: {_explain(origin, text, problem, block_problems)}")
