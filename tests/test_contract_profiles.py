@@ -118,7 +118,9 @@ def test_a_body_that_is_no_object_gets_pydantics_reason(value: Any) -> None:
     assert reason_problems(broken, fastapi_reads(value)) == []
 
 
-def _answer(status: int, body: Any, raw: bytes = b"", **headers: str) -> Exchange:
+def _answer(
+    status: int, body: Any, raw: bytes = b"", headers: dict[str, str] | None = None
+) -> Exchange:
     return Exchange(
         "POST",
         "/v1/x",
@@ -126,7 +128,7 @@ def _answer(status: int, body: Any, raw: bytes = b"", **headers: str) -> Exchang
         content_type="application/json",
         response_body=body,
         json_ok=True,
-        response_headers={**LIVE_HEADERS, **headers},
+        response_headers={**LIVE_HEADERS, **(headers or {})},
         response_raw=raw,
     )
 
@@ -167,7 +169,7 @@ def test_observed_refusal_wants_one_item_per_broken_field_and_no_other() -> None
 
 def test_observed_wants_the_live_headers_on_every_answer() -> None:
     assert Profile.header_problems(_answer(404, {})) == []
-    wrong = _answer(404, {}, **{"x-request-id": "req-1", "pragma": "cache"})
+    wrong = _answer(404, {}, headers={"x-request-id": "req-1", "pragma": "cache"})
     problems = Profile.header_problems(wrong)
     assert len(problems) == 2
     assert "x-request-id" in problems[0] and "pragma" in problems[1]
