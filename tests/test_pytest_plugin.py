@@ -17,7 +17,7 @@ pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
-HEADER = """
+HEADER = '''
 import httpx
 import pytest
 
@@ -28,7 +28,7 @@ BODY = {"video_url": "https://example.com/reference.mp4"}
 
 def create():
     return httpx.post(CREATE, json=BODY, headers=KEY).json()["data"]["task_id"]
-"""
+'''
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -249,9 +249,8 @@ def test_the_readme_snippets_pass(pytester: pytest.Pytester) -> None:
     run(pytester).assert_outcomes(passed=3)
 
 
-XDIST_TESTS = (
-    HEADER
-    + """
+
+XDIST_TESTS = HEADER + '''
 import os
 
 LIST = "https://api.freepik.com/v1/ai/reference-to-video/kling-v3-omni"
@@ -279,8 +278,7 @@ def test_live_fake_is_this_tests_own(freepik_mock_server, n):
         listed = [t["task_id"] for t in client.get(path).json()["data"]]
     assert sorted(listed) == sorted(ids)
     note(base)
-"""
-)
+'''
 
 
 def test_fixtures_are_isolated_across_xdist_workers(tmp_path: Path) -> None:
