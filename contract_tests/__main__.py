@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from .outcome import EXIT_USAGE
+from .outcome import EXIT_USAGE, PROFILES
+from .progress import ProgressReporter
 from .summary import SummaryCollector
 from .targets import load_app
 
@@ -38,6 +39,14 @@ def _parser() -> argparse.ArgumentParser:
         "real (api.freepik.com; needs FREEPIK_API_KEY), or asgi:MODULE:NAME",
     )
     add("--compare", metavar="WHERE", help="differential mode: compare --target with this one")
+    add(
+        "--profile",
+        choices=PROFILES,
+        default="observed",
+        help="what the checks expect: observed (default: what the live API was recorded "
+        "answering; the profile that must pass against the real API) or spec (the spec's "
+        "examples); the in-process fake target runs with the same profile",
+    )
     add("--examples", type=int, default=50, metavar="N", help="examples per check (default 50)")
     add("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
     add("--record", metavar="DIR", help="save request/response pairs in DIR, secrets scrubbed")
@@ -101,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "no:cacheprovider",
         "-q",
         "--tb=short",
+        # No percentage column: the progress lines say how far the run is.
+        "-o",
+        "console_output_style=classic",
         *([] if args.compare else ["-k", "not test_differential"]),
         "--contract-target",
         args.target,
@@ -108,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         str(args.examples),
         "--contract-allow-spend",
         str(args.allow_spend),
+        "--contract-profile",
+        args.profile,
     ]
     options = {
         "--contract-compare": args.compare,
@@ -123,8 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if value is not None:
             pytest_args += [option, value]
     label = args.target if not args.compare else f"{args.target} vs {args.compare}"
-    collector = SummaryCollector(label)
-    code = int(pytest.main([*pytest_args, *args.pytest_args], plugins=[collector]))
+    collector = SummaryCollector(label, args.profile)
+    progress = ProgressReporter()
+    code = int(pytest.main([*pytest_args, *args.pytest_args], plugins=[collector, progress]))
     code = collector.exit_code(code)
     print(collector.render(code))
     if args.compare:

@@ -1,7 +1,9 @@
 """Differential mode: the same request to two servers, and where their answers differ.
 
 Answers are compared on what a client depends on: the status, the body's shape (keys
-and JSON types, not values: task ids differ by nature), and which fields a 400 names.
+and JSON types, not values: task ids differ by nature), and which fields a 400 names;
+under the ``observed`` profile also the live API's headers and, byte for byte, error
+bodies (fixed texts there: a wrong key's 401, pydantic's reasons).
 Disagreements are grouped by what differs for which kind of request; each group keeps
 its shortest request, so the report stays readable after hundreds of examples.
 """
@@ -15,12 +17,19 @@ from typing import Any
 
 from .checks import fields_named
 from .exchange import Exchange, body_shape, shapes_agree
+from .profiles import Profile, ProfileName
 
 __all__ = ["DifferentialReport", "Disagreement", "compare"]
 
 
-def compare(a: Exchange, b: Exchange) -> list[str]:
-    """What differs between two answers to the same request: status, body shape, fields."""
+def _live_headers(exchange: Exchange) -> bool:
+    return not Profile.header_problems(exchange)
+
+
+def compare(a: Exchange, b: Exchange, profile: ProfileName = "spec") -> list[str]:
+    """What differs between two answers to the same request: status, body shape, fields;
+    under the ``observed`` profile also whether each carries the live API's headers, and
+    an error body's every byte (the live API's error bodies are fixed texts)."""
     differences = []
     if a.status != b.status:
         differences.append("status")
@@ -30,6 +39,12 @@ def compare(a: Exchange, b: Exchange) -> list[str]:
         differences.append("body shape")
     if (a.status == 400 or b.status == 400) and fields_named(a) != fields_named(b):
         differences.append("fields named")
+    if profile == "observed":
+        if _live_headers(a) != _live_headers(b):
+            differences.append("headers")
+        errors = a.status >= 400 or b.status >= 400
+        if errors and a.status == b.status and a.response_raw != b.response_raw:
+            differences.append("error body")
     return differences
 
 
@@ -65,13 +80,14 @@ class Disagreement:
 class DifferentialReport:
     a_label: str
     b_label: str
+    profile: ProfileName = "spec"
     requests: int = 0
     groups: dict[tuple[str, tuple[str, ...]], Disagreement] = field(default_factory=dict)
 
     def add(self, kind: str, a: Exchange, b: Exchange) -> list[str]:
         """Record one request's two answers; returns what differed."""
         self.requests += 1
-        differences = compare(a, b)
+        differences = compare(a, b, self.profile)
         if differences:
             key = (kind, tuple(differences))
             old = self.groups.get(key)
@@ -91,6 +107,7 @@ class DifferentialReport:
         return {
             "a": self.a_label,
             "b": self.b_label,
+            "profile": self.profile,
             "requests_compared": self.requests,
             "disagreements": [d.to_json() for d in self.disagreements],
         }
@@ -136,6 +153,10 @@ def _summary(exchange: Exchange, differences: list[str]) -> str:
     parts = [str(exchange.status)]
     if "fields named" in differences:
         parts.append(f"names {sorted(fields_named(exchange)) or 'nothing'}")
+    if "headers" in differences:
+        parts.append("live headers" if _live_headers(exchange) else "no live headers")
+    if "error body" in differences and "body shape" not in differences:
+        parts.append(exchange.response_raw[:80].decode("utf-8", "replace"))
     if "body shape" in differences or len(parts) == 1:
         shape = body_shape(exchange.response_body) if exchange.json_ok else "not JSON"
         parts.append(json.dumps(shape, separators=(",", ":")))

@@ -41,6 +41,8 @@ class Exchange:
     json_ok: bool = False
     response_headers: dict[str, str] = field(default_factory=dict)
     elapsed: float = 0.0
+    # The body's bytes as they came, for answers a profile pins byte for byte.
+    response_raw: bytes = field(default=b"", repr=False)
 
     @property
     def media_type(self) -> str:

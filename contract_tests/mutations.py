@@ -113,15 +113,22 @@ def _kinds_for(schema: Mapping[str, Any]) -> list[MutationKind]:
     return kinds
 
 
-def applicable_mutations(schema: Mapping[str, Any]) -> list[Mutation]:
-    """Every mutation the body schema admits, in the spec's field order."""
+def applicable_mutations(
+    schema: Mapping[str, Any], *, null_is_absent: bool = True
+) -> list[Mutation]:
+    """Every mutation the body schema admits, in the spec's field order.
+
+    ``null_is_absent``: null on an optional field is no mutation (the live API took
+    ``"prompt": null`` as absent, facts file, observed); without it (the spec's reading)
+    null is refused wherever the schema does not allow it.
+    """
     schema = merged_schema(schema)
     properties: Mapping[str, Any] = schema.get("properties") or {}
     required = schema.get("required") or []
     found = [Mutation("missing_required", name) for name in required]
     for name, sub in properties.items():
-        # The live API takes null on an optional field as absent (facts file, observed).
-        kinds = [k for k in _kinds_for(sub) if k != "null" or name in required]
+        refused_null = name in required or not null_is_absent
+        kinds = [k for k in _kinds_for(sub) if k != "null" or refused_null]
         found.extend(Mutation(kind, name) for kind in kinds)
     found.append(Mutation("non_object_body"))
     return found
@@ -228,14 +235,17 @@ _NON_OBJECTS: st.SearchStrategy[Any] = st.one_of(
 )
 
 
-def invalid_bodies(schema: Mapping[str, Any]) -> st.SearchStrategy[tuple[Any, Mutation]]:
+def invalid_bodies(
+    schema: Mapping[str, Any], *, null_is_absent: bool = True
+) -> st.SearchStrategy[tuple[Any, Mutation]]:
     """A valid body with exactly one mutation applied, and that mutation."""
     schema = merged_schema(schema)
     properties: Mapping[str, Any] = schema.get("properties") or {}
+    mutations = applicable_mutations(schema, null_is_absent=null_is_absent)
 
     @st.composite
     def build(draw: st.DrawFn) -> tuple[Any, Mutation]:
-        mutation = draw(st.sampled_from(applicable_mutations(schema)))
+        mutation = draw(st.sampled_from(mutations))
         if mutation.field is None:
             return draw(_NON_OBJECTS), mutation
         body = draw(valid_bodies(schema))
@@ -247,13 +257,15 @@ def invalid_bodies(schema: Mapping[str, Any]) -> st.SearchStrategy[tuple[Any, Mu
     return build()
 
 
-def explicit_invalid_bodies(schema: Mapping[str, Any]) -> list[tuple[Any, Mutation]]:
+def explicit_invalid_bodies(
+    schema: Mapping[str, Any], *, null_is_absent: bool = True
+) -> list[tuple[Any, Mutation]]:
     """At least one fixed invalid body per applicable mutation, on the minimal body."""
     schema = merged_schema(schema)
     properties: Mapping[str, Any] = schema.get("properties") or {}
     base = minimal_body(schema)
     out: list[tuple[Any, Mutation]] = []
-    for mutation in applicable_mutations(schema):
+    for mutation in applicable_mutations(schema, null_is_absent=null_is_absent):
         if mutation.field is None:
             non_objects: list[Any] = [[], "video", 5, None]
             out.extend((value, mutation) for value in non_objects)
@@ -265,21 +277,23 @@ def explicit_invalid_bodies(schema: Mapping[str, Any]) -> list[tuple[Any, Mutati
     return out
 
 
-def _field_mutations(schema: Mapping[str, Any]) -> dict[str, list[Mutation]]:
+def _field_mutations(
+    schema: Mapping[str, Any], null_is_absent: bool = True
+) -> dict[str, list[Mutation]]:
     by_field: dict[str, list[Mutation]] = {}
-    for mutation in applicable_mutations(schema):
+    for mutation in applicable_mutations(schema, null_is_absent=null_is_absent):
         if mutation.field is not None:
             by_field.setdefault(mutation.field, []).append(mutation)
     return by_field
 
 
 def multi_field_invalid_bodies(
-    schema: Mapping[str, Any],
+    schema: Mapping[str, Any], *, null_is_absent: bool = True
 ) -> st.SearchStrategy[tuple[dict[str, Any], tuple[Mutation, ...]]]:
     """Bodies broken on two or more distinct fields at once, and those mutations."""
     schema = merged_schema(schema)
     properties: Mapping[str, Any] = schema.get("properties") or {}
-    by_field = _field_mutations(schema)
+    by_field = _field_mutations(schema, null_is_absent)
 
     @st.composite
     def build(draw: st.DrawFn) -> tuple[dict[str, Any], tuple[Mutation, ...]]:
@@ -303,14 +317,14 @@ def multi_field_invalid_bodies(
 
 
 def every_field_invalid_body(
-    schema: Mapping[str, Any],
+    schema: Mapping[str, Any], *, null_is_absent: bool = True
 ) -> tuple[dict[str, Any], tuple[Mutation, ...]]:
     """One body with every field broken by its first applicable mutation."""
     schema = merged_schema(schema)
     properties: Mapping[str, Any] = schema.get("properties") or {}
     body = minimal_body(schema)
     mutations = []
-    for name, candidates in _field_mutations(schema).items():
+    for name, candidates in _field_mutations(schema, null_is_absent).items():
         mutation = candidates[0]
         value = (
             None

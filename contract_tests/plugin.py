@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from .operations import ContractSpec
-from .outcome import EXIT_UNREACHABLE, EXIT_USAGE, LEDGER_KEY
+from .outcome import EXIT_UNREACHABLE, EXIT_USAGE, LEDGER_KEY, PROFILES, PROGRESS_KEY
 from .recording import Recorder
 from .session import ContractOptions, ContractSession, Ledger
 from .targets import MissingApiKey, Target, TargetUnreachable, open_target
@@ -93,6 +93,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="check against the OpenAPI documents in DIR instead of the vendored spec",
     )
     group.addoption(
+        "--contract-profile",
+        dest="contract_profile",
+        default="observed",
+        choices=PROFILES,
+        help="what the checks expect: observed (default: what the live API was recorded "
+        "answering) or spec (the spec's examples); the in-process fake runs with it too",
+    )
+    group.addoption(
         "--contract-diff-json",
         dest="contract_diff_json",
         metavar="FILE",
@@ -147,6 +155,7 @@ def options_from(config: pytest.Config) -> ContractOptions:
         wait=get("contract_wait"),
         spec_dir=path("contract_spec_dir"),
         diff_json=path("contract_diff_json"),
+        profile=get("contract_profile"),
     )
 
 
@@ -156,7 +165,8 @@ def _preflight(session: ContractSession) -> None:
         if target is None:
             continue
         try:
-            target.send("GET", session.task_path(session.unknown_task_id()))
+            family = session.spec.families[0]
+            target.send("GET", family.task_path(session.unknown_task_id()))
         except TargetUnreachable as exc:
             pytest.exit(
                 f"{exc}\n(this is a network failure, not a contract failure)", EXIT_UNREACHABLE
@@ -174,6 +184,9 @@ def contract_session(request: pytest.FixtureRequest) -> Iterator[ContractSession
     spec = ContractSpec.load(options.spec_dir)
     ledger = Ledger()
     request.config.stash[LEDGER_KEY] = ledger
+    progress = request.config.stash.get(PROGRESS_KEY, None)
+    if progress is not None:
+        ledger.listeners.append(progress)
     with contextlib.ExitStack() as stack:
 
         def opened(where: str) -> Target:
@@ -181,10 +194,11 @@ def contract_session(request: pytest.FixtureRequest) -> Iterator[ContractSession
                 open_target(
                     where,
                     auth_header=spec.auth_header,
-                    create_path=spec.create.path,
+                    create_paths=[op.path for op in spec.creates],
                     api_key=options.api_key,
                     allow_spend=options.allow_spend,
                     wait_limit=options.wait,
+                    profile=options.profile,
                 )
             )
 

@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 
 from mockserver.spec import Parameter
 
+from .rules import keeps_rules, rules_of
+
 __all__ = [
     "UnsupportedSchema",
     "boundary_bodies",
@@ -193,18 +195,28 @@ def from_schema(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     return st.one_of(options)
 
 
-def _objects(schema: Mapping[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+def _objects(
+    schema: Mapping[str, Any], null_optional: bool = False
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Objects valid against ``schema``, keeping the rules across its fields it declares;
+    ``null_optional``: an optional field may be null (the live API takes it as absent)."""
     properties: Mapping[str, Any] = schema.get("properties") or {}
     required = set(schema.get("required") or [])
     missing = required - set(properties)
     if missing:
         raise UnsupportedSchema(f"required fields without a schema: {sorted(missing)}")
-    return st.fixed_dictionaries(
+
+    def optional(sub: Mapping[str, Any]) -> st.SearchStrategy[Any]:
+        values = from_schema(sub)
+        return st.one_of(values, st.none()) if null_optional else values
+
+    objects = st.fixed_dictionaries(
         {name: from_schema(sub) for name, sub in properties.items() if name in required},
-        optional={
-            name: from_schema(sub) for name, sub in properties.items() if name not in required
-        },
+        optional={name: optional(sub) for name, sub in properties.items() if name not in required},
     )
+    if rules_of(schema):
+        objects = objects.filter(lambda body: keeps_rules(schema, body))
+    return objects
 
 
 def boundary_values(schema: Mapping[str, Any]) -> list[Any]:
@@ -257,22 +269,41 @@ def _minimal(schema: Mapping[str, Any]) -> Any:
 
 
 def minimal_body(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """The smallest valid body: required fields only, each a fixed valid value."""
+    """The smallest valid body: required fields, each a fixed valid value, plus the
+    fields a rule across fields asks for (the first of its fields, in its order)."""
     schema = merged_schema(schema)
     properties: Mapping[str, Any] = schema.get("properties") or {}
-    return {name: _minimal(properties[name]) for name in schema.get("required") or []}
+    body = {name: _minimal(properties[name]) for name in schema.get("required") or []}
+    for rule in rules_of(schema):
+        if rule.counts_items or rule.min is None or not rule.applies(body):
+            continue
+        for name in rule.fields:
+            if rule.count(body) >= rule.min:
+                break
+            if body.get(name) is None and name in properties:
+                body[name] = _minimal(properties[name])
+    if not keeps_rules(schema, body):
+        raise UnsupportedSchema("no minimal body keeps the rules across fields the spec states")
+    return body
 
 
-def valid_bodies(schema: Mapping[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    """Valid request bodies, each optional field present or absent at random."""
-    return _objects(merged_schema(schema))
+def valid_bodies(
+    schema: Mapping[str, Any], *, null_optional: bool = False
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid request bodies, each optional field present or absent at random (and, with
+    ``null_optional``, sometimes null)."""
+    return _objects(merged_schema(schema), null_optional)
 
 
-def boundary_bodies(schema: Mapping[str, Any]) -> list[dict[str, Any]]:
+def boundary_bodies(
+    schema: Mapping[str, Any], *, null_optional: bool = False
+) -> list[dict[str, Any]]:
     """Bodies that together use every field and every boundary value at least once.
 
     The minimal body, one body with every field set, then one body per boundary value
-    of each field (the rest minimal), so a failure names one value.
+    of each field (the rest minimal), so a failure names one value; with
+    ``null_optional``, one more with every optional field null. Bodies that would break
+    a rule across fields the spec states are left out.
     """
     schema = merged_schema(schema)
     properties: Mapping[str, Any] = schema.get("properties") or {}
@@ -284,7 +315,11 @@ def boundary_bodies(schema: Mapping[str, Any]) -> list[dict[str, Any]]:
             body = {**base, name: value}
             if body not in bodies:
                 bodies.append(body)
-    return bodies
+    if null_optional:
+        required = set(schema.get("required") or ())
+        nulls = {name: None for name in properties if name not in required and name not in base}
+        bodies.append({**base, **nulls})
+    return [body for body in bodies if keeps_rules(schema, body)]
 
 
 def query_value(value: Any) -> str:

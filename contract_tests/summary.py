@@ -37,6 +37,7 @@ class CheckResult:
 @dataclass(eq=False)  # a pytest plugin: pytest 9 keeps plugins in sets
 class SummaryCollector:
     target: str
+    profile: str = "observed"
     results: dict[str, CheckResult] = field(default_factory=dict)
     ledger: Ledger | None = None
     diff_report: DifferentialReport | None = None
@@ -81,6 +82,7 @@ class SummaryCollector:
         failures = self.ledger.failures if self.ledger else {}
         return {
             "target": self.target,
+            "profile": self.profile,
             "exit_code": exit_code,
             "stopped": self.stopped or None,
             "checks": [
@@ -104,7 +106,7 @@ class SummaryCollector:
     def render(self, exit_code: int) -> str:
         results = list(self.results.values())
         total = sum(self._examples(r.name) for r in results)
-        lines = ["", f"== contract summary: {self.target} ==", ""]
+        lines = ["", f"== contract summary: {self.target} (profile {self.profile}) ==", ""]
         if self.stopped:
             lines += [f"STOPPED: {self.stopped}", ""]
         width = max((len(r.name) for r in results), default=10)

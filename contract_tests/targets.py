@@ -18,13 +18,14 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from .exchange import NO_BODY, Auth, Exchange
+from .outcome import ProfileName
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -165,7 +166,7 @@ class Target:
     kind: str
     client: httpx.Client
     auth_header: str
-    create_path: str
+    create_paths: frozenset[str]
     api_key: str = field(repr=False)
     clock: str = "wall"
     budget: SpendBudget | None = None
@@ -199,10 +200,10 @@ class Target:
         Against a billing target a paid create needs budget left, and its answer is
         remembered so that Hypothesis replaying the same request costs nothing.
         """
-        is_create = method.upper() == "POST" and path == self.create_path
+        is_create = method.upper() == "POST" and path in self.create_paths
         memo = ""
         if self.budget is not None and is_create:
-            memo = json.dumps([body if body is not NO_BODY else None, auth], sort_keys=True)
+            memo = json.dumps([path, body if body is not NO_BODY else None, auth], sort_keys=True)
             if paid and memo in self._paid_answers:
                 return self._paid_answers[memo]
             if self.budget.spent > self.budget.limit or (paid and not self.budget.remaining):
@@ -318,6 +319,7 @@ def _exchange(
             k.lower(): v for k, v in response.headers.items() if k.lower() not in _SECRET_HEADERS
         },
         elapsed=elapsed,
+        response_raw=response.content,
     )
 
 
@@ -355,8 +357,7 @@ def _is_factory(obj: Any) -> bool:
         return False
     parameters = inspect.signature(obj).parameters.values()
     return all(
-        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        for p in parameters
+        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters
     )
 
 
@@ -378,13 +379,19 @@ def open_target(
     where: str,
     *,
     auth_header: str,
-    create_path: str,
+    create_paths: Iterable[str],
     api_key: str | None = None,
     allow_spend: int = 0,
     wait_limit: float | None = None,
     timeout: float = 30.0,
+    profile: ProfileName = "observed",
 ) -> Iterator[Target]:
-    """Open ``where``: ``fake``, ``asgi:MODULE:NAME``, an ``http(s)://`` URL, or ``real``."""
+    """Open ``where``: ``fake``, ``asgi:MODULE:NAME``, an ``http(s)://`` URL, or ``real``.
+
+    ``profile`` is what the checks expect; the in-process ``fake`` is started with it, so
+    that the fake answers as the profile says (other targets answer as they do).
+    """
+    paths = frozenset(create_paths)
     if where == "real":
         key = os.environ.get("FREEPIK_API_KEY", "").strip()
         if not key:
@@ -399,7 +406,7 @@ def open_target(
             kind="real",
             client=client,
             auth_header=auth_header,
-            create_path=create_path,
+            create_paths=paths,
             api_key=key,
             budget=SpendBudget(allow_spend),
             min_interval=0.25,  # well under the documented 10 requests/s average
@@ -411,7 +418,8 @@ def open_target(
         if where == "fake":
             from mockserver import MockConfig, create_app
 
-            app: ASGIApp = create_app(MockConfig(clock="manual", api_keys=(key,)))
+            config = MockConfig(clock="manual", api_keys=(key,), profile=profile)
+            app: ASGIApp = create_app(config)
             label = "fake (in-process)"
         else:
             app = load_app(where[len("asgi:") :])
@@ -423,7 +431,7 @@ def open_target(
             kind="fake" if where == "fake" else "asgi",
             client=client,
             auth_header=auth_header,
-            create_path=create_path,
+            create_paths=paths,
             api_key=key,
             wait_limit=wait_limit if wait_limit is not None else 30.0,
         )
@@ -435,7 +443,7 @@ def open_target(
             kind="url",
             client=client,
             auth_header=auth_header,
-            create_path=create_path,
+            create_paths=paths,
             api_key=api_key or DEFAULT_API_KEY,
             wait_limit=wait_limit if wait_limit is not None else 30.0,
         )

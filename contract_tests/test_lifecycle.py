@@ -1,5 +1,9 @@
 """The task lifecycle, as a Hypothesis state machine: create, read, list, let time pass.
 
+Tasks are created through every create operation of every family (each run starts with
+one of its own create operation, later tasks through any), and each task is read and
+listed through the GET paths of its own family.
+
 Statuses come from the spec's enum; their order comes from Freepik's documentation
 (CREATED -> IN_PROGRESS -> COMPLETED | FAILED), which the spec does not encode. The
 POST 200 body is undocumented in the spec (an empty schema), so the shape read here,
@@ -22,8 +26,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from . import checks
+from mockserver.spec import Operation
+
 from .exchange import Exchange
+from .operations import Family, request_schema
 from .session import ContractSession
 from .strategies import valid_bodies
 
@@ -31,7 +37,6 @@ from .strategies import valid_bodies
 LIFECYCLE_RANK = {"CREATED": 0, "IN_PROGRESS": 1, "COMPLETED": 2, "FAILED": 2}
 FINAL_STATUSES = frozenset({"COMPLETED", "FAILED"})
 _MAX_TASKS_PER_RUN = 4
-_LIST_PAGES = 5
 
 
 def _data(exchange: Exchange) -> dict[str, Any]:
@@ -40,13 +45,29 @@ def _data(exchange: Exchange) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def lifecycle_machine(contract: ContractSession) -> type[RuleBasedStateMachine]:
+def _creations(contract: ContractSession, operations: tuple[Operation, ...]) -> Any:
+    """(create operation, valid body) pairs over ``operations``."""
+    null_optional = contract.profile.null_is_absent
+    return st.sampled_from(operations).flatmap(
+        lambda op: valid_bodies(request_schema(op), null_optional=null_optional).map(
+            lambda body: (op, body)
+        )
+    )
+
+
+def lifecycle_machine(
+    contract: ContractSession, first: Operation | None = None
+) -> type[RuleBasedStateMachine]:
+    """The state machine; each run's first task is created through ``first`` (default:
+    any create operation)."""
     spec = contract.spec
+    profile = contract.profile
     target = contract.target
-    legal = spec.task_statuses()
+    creates = spec.creates
+    legal = {family.collection: family.task_statuses() for family in spec.families}
     # Against a billing target each run creates one task, so runs never exceed the cap.
     max_tasks = 1 if target.bills_creates else _MAX_TASKS_PER_RUN
-    unknown = [s for s in legal if s not in LIFECYCLE_RANK]
+    unknown = sorted({s for statuses in legal.values() for s in statuses} - set(LIFECYCLE_RANK))
     if unknown:
         pytest.fail(f"the spec lists statuses with no known place in the lifecycle: {unknown}")
 
@@ -56,31 +77,37 @@ def lifecycle_machine(contract: ContractSession) -> type[RuleBasedStateMachine]:
         def __init__(self) -> None:
             super().__init__()
             self.last: dict[str, str] = {}
+            self.family: dict[str, Family] = {}
 
-        @initialize(target=tasks, body=valid_bodies(spec.request_schema))
-        def first_task(self, body: dict[str, Any]) -> str:
+        @initialize(target=tasks, case=_creations(contract, (first,) if first else creates))
+        def first_task(self, case: tuple[Operation, dict[str, Any]]) -> str:
             # Every run has a task, so the teardown's checks always have one to follow.
-            return self.create_task(body)
+            return self.create_task(*case)
 
         @precondition(lambda self: target.can_create() and len(self.last) < max_tasks)
-        @rule(target=tasks, body=valid_bodies(spec.request_schema))
-        def another_task(self, body: dict[str, Any]) -> str:
-            return self.create_task(body)
+        @rule(target=tasks, case=_creations(contract, creates))
+        def another_task(self, case: tuple[Operation, dict[str, Any]]) -> str:
+            return self.create_task(*case)
 
-        def create_task(self, body: dict[str, Any]) -> str:
-            exchange = contract.create(body, paid=True)
-            problems = checks.check_answer(spec.create, exchange)
+        def create_task(self, operation: Operation, body: dict[str, Any]) -> str:
+            family = spec.family_of(operation)
+            exchange = contract.create(operation, body, paid=True)
+            problems = profile.answer(operation, exchange)
             data = _data(exchange)
             task_id, status = data.get("task_id"), data.get("status")
             if exchange.status != 200:
                 problems.append(f"a valid create got {exchange.status}, not 200")
             elif not isinstance(task_id, str) or not task_id:
                 problems.append("the 200 body has no data.task_id")
-            elif status not in legal:
-                problems.append(f"the new task's status {status!r} is not one of {list(legal)}")
+            elif status not in legal[family.collection]:
+                statuses = list(legal[family.collection])
+                problems.append(f"the new task's status {status!r} is not one of {statuses}")
+            else:
+                problems += profile.created(exchange)
             contract.verify(exchange, problems)
             assert isinstance(task_id, str) and isinstance(status, str)
             self.last[task_id] = status
+            self.family[task_id] = family
             return task_id
 
         @rule(task_id=tasks)
@@ -89,38 +116,34 @@ def lifecycle_machine(contract: ContractSession) -> type[RuleBasedStateMachine]:
 
         @rule(task_id=tasks)
         def listed(self, task_id: str) -> None:
-            exchange: Exchange | None = None
-            for page in range(1, _LIST_PAGES + 1):
-                exchange = contract.list_tasks({"page": str(page), "page_size": "100"})
-                contract.verify(exchange, checks.check_answer(spec.list, exchange))
-                body = exchange.response_body if exchange.json_ok else {}
-                items = body.get("data") if isinstance(body, dict) else None
-                items = items if isinstance(items, list) else []
-                for item in items:
-                    if isinstance(item, dict) and item.get("task_id") == task_id:
-                        if item.get("status") not in legal:
-                            contract.verify(exchange, [f"listed status {item.get('status')!r}"])
-                        return
-                if len(items) < 100:
-                    break
-            assert exchange is not None
-            contract.verify(exchange, [f"the list does not contain task {task_id}"])
+            family = self.family[task_id]
+            found, exchange = contract.listed(family, task_id)
+            if not found:
+                contract.verify(exchange, [f"the list {family.list.path} lacks task {task_id}"])
+            body = exchange.response_body if exchange.json_ok else None
+            items = body.get("data") if isinstance(body, dict) else None
+            for item in items if isinstance(items, list) else []:
+                status = item.get("status") if isinstance(item, dict) else None
+                if item.get("task_id") == task_id and status not in legal[family.collection]:
+                    contract.verify(exchange, [f"listed status {status!r}"])
 
         @rule(seconds=st.floats(0, 5))
         def time_passes(self, seconds: float) -> None:
             target.let_time_pass(seconds)
 
         def observe(self, task_id: str) -> str:
-            exchange = contract.get_task(task_id)
-            problems = checks.check_answer(spec.get, exchange)
+            family = self.family[task_id]
+            exchange = contract.get_task(family, task_id)
+            problems = profile.answer(family.get, exchange)
             data = _data(exchange)
             status, before = data.get("status"), self.last[task_id]
+            statuses = legal[family.collection]
             if exchange.status != 200:
                 problems.append(f"a created task got {exchange.status} on GET, not 200")
             elif data.get("task_id") != task_id:
                 problems.append(f"GET returned task {data.get('task_id')!r}, not {task_id!r}")
-            elif status not in legal:
-                problems.append(f"status {status!r} is not one of {list(legal)}")
+            elif status not in statuses:
+                problems.append(f"status {status!r} is not one of {list(statuses)}")
             elif LIFECYCLE_RANK[str(status)] < LIFECYCLE_RANK[before]:
                 problems.append(f"the status went backwards: {before} -> {status}")
             elif before in FINAL_STATUSES and status != before:
@@ -149,7 +172,7 @@ def lifecycle_machine(contract: ContractSession) -> type[RuleBasedStateMachine]:
             for task_id in sorted(self.last):
                 status = self.observe(task_id)  # a final status must not change
                 if task_id in pending:
-                    exchange = contract.get_task(task_id)
+                    exchange = contract.get_task(self.family[task_id], task_id)
                     contract.verify(
                         exchange,
                         [
@@ -163,11 +186,18 @@ def lifecycle_machine(contract: ContractSession) -> type[RuleBasedStateMachine]:
 
 def test_task_lifecycle(contract: ContractSession) -> None:
     """create -> get returns the same task with a legal status, the list holds it, the
-    status never goes backwards, and a COMPLETED task has a non-empty ``generated``."""
+    status never goes backwards, and a COMPLETED task has a non-empty ``generated``; runs
+    are divided among the create operations, each starting at least one."""
     if contract.compare is not None:
         pytest.skip("differential mode: only test_differential runs")
     if not contract.target.can_create():
         pytest.skip("the lifecycle needs paid task creations: pass --allow-spend N")
-    run_state_machine_as_test(  # type: ignore[no-untyped-call,unused-ignore]
-        lifecycle_machine(contract), settings=contract.settings(paid=True, stateful=True)
-    )
+    creates = contract.spec.creates
+    for operation in creates:
+        if not contract.target.can_create():
+            contract.note(f"POST {operation.path}: no lifecycle run, --allow-spend used up")
+            continue
+        run_state_machine_as_test(  # type: ignore[no-untyped-call,unused-ignore]
+            lifecycle_machine(contract, operation),
+            settings=contract.settings(paid=True, stateful=True, share=len(creates)),
+        )

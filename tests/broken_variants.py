@@ -18,6 +18,7 @@ import yaml
 
 from contract_tests.targets import DEFAULT_API_KEY
 from mockserver import MockConfig, create_app
+from mockserver.reasons import Profile
 from mockserver.spec import load_yaml, vendored_spec_dir
 
 ASGIApp = Callable[..., Any]
@@ -27,16 +28,25 @@ Rewrite = Callable[[dict[str, Any], int, Any], tuple[int, Any]]
 _TASK_PATH = re.compile(r"^/v1/ai/reference-to-video/kling-v3-omni/[^/]+$")
 
 
-def _fake(spec_dir: Path | None = None) -> ASGIApp:
-    return create_app(MockConfig(clock="manual", api_keys=(DEFAULT_API_KEY,), spec_dir=spec_dir))
+def _fake(spec_dir: Path | None = None, profile: Profile = "observed") -> ASGIApp:
+    return create_app(
+        MockConfig(clock="manual", api_keys=(DEFAULT_API_KEY,), spec_dir=spec_dir, profile=profile)
+    )
+
+
+def _unchanged(scope: dict[str, Any], status: int, body: Any) -> tuple[int, Any]:
+    return status, body
 
 
 class RewriteResponses:
     """ASGI middleware that buffers each HTTP response and lets ``rewrite`` change it."""
 
-    def __init__(self, app: ASGIApp, rewrite: Rewrite) -> None:
+    def __init__(
+        self, app: ASGIApp, rewrite: Rewrite, drop_headers: tuple[bytes, ...] = ()
+    ) -> None:
         self.app = app
         self.rewrite = rewrite
+        self.drop_headers = drop_headers
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -60,11 +70,15 @@ class RewriteResponses:
     ) -> None:
         status: int = start["status"]
         try:
-            status, body = self.rewrite(scope, status, json.loads(raw))
-            raw = json.dumps(body).encode()
+            parsed = json.loads(raw)
+            status, body = self.rewrite(scope, status, parsed)
+            # An answer left alone keeps its bytes (key order counts: dicts compare without).
+            if json.dumps(body) != json.dumps(parsed):
+                raw = json.dumps(body, separators=(",", ":")).encode()
         except ValueError:
             pass  # not JSON: leave it alone
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers = [(k, v) for k, v in headers if k.lower() not in self.drop_headers]
         headers.append((b"content-length", str(len(raw)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": raw})
@@ -129,14 +143,113 @@ def undocumented_status() -> ASGIApp:
     return RewriteResponses(_fake(), rewrite)
 
 
-# name -> (the check that must fail, a phrase its report must contain)
-EXPECTED_REPORTS: dict[str, tuple[str, str]] = {
-    "wrong_401_body": ("test_missing_key_is_refused[create]", "documented example"),
-    "cfg_scale_unchecked": ("test_invalid_requests_are_refused", "cfg_scale) was accepted"),
-    "first_error_only": ("test_every_broken_field_is_named", "does not name"),
-    "status_goes_backwards": ("test_task_lifecycle", "the status went backwards"),
-    "undocumented_status": ("test_invalid_requests_are_refused", "is not documented"),
-}
+def spec_profile_fake() -> ASGIApp:
+    """Not broken by itself: the fake under --profile spec, which the observed profile's
+    checks must tell from the live API (the spec's 401 example, null refused, ...)."""
+    return _fake(profile="spec")
+
+
+def observed_profile_fake() -> ASGIApp:
+    """The fake under --profile observed, which the spec profile's checks must tell from
+    the spec's examples."""
+    return _fake(profile="observed")
+
+
+def no_request_id() -> ASGIApp:
+    """Answers without the x-request-id header the live API sends on every answer."""
+    return RewriteResponses(_fake(), _unchanged, drop_headers=(b"x-request-id",))
+
+
+def create_keys_reordered() -> ASGIApp:
+    """The create answer's keys as generated, task_id, status (the order the fake once had)."""
+
+    def rewrite(scope: dict[str, Any], status: int, body: Any) -> tuple[int, Any]:
+        if scope["method"] == "POST" and status == 200 and isinstance(body, dict):
+            data = body["data"]
+            return status, {"data": {k: data[k] for k in ("generated", "task_id", "status")}}
+        return status, body
+
+    return RewriteResponses(_fake(), rewrite)
+
+
+def reasons_in_other_words() -> ASGIApp:
+    """Every 400 reason in words of its own, not pydantic's."""
+
+    def rewrite(scope: dict[str, Any], status: int, body: Any) -> tuple[int, Any]:
+        if status == 400 and isinstance(body, dict) and body.get("invalid_params"):
+            items = [{**item, "reason": "is not valid"} for item in body["invalid_params"]]
+            body = {**body, "invalid_params": items}
+        return status, body
+
+    return RewriteResponses(_fake(), rewrite)
+
+
+class SharedTaskStore:
+    """ASGI middleware: a GET of a task its family does not know is tried through the
+    other family's path too, as if both families shared one task store."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        match = _ANY_TASK_PATH.match(scope.get("path", "")) if scope["type"] == "http" else None
+        if match is None or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        other = _OTHER_FAMILY[match["family"]]
+        first = await _buffered(self.app, scope, receive)
+        if first[0]["status"] == 404:
+            path = f"/v1/ai/{other}/kling-v3-omni/{match['task']}"
+            first = await _buffered(
+                self.app, {**scope, "path": path, "raw_path": path.encode()}, receive
+            )
+        for message in first:
+            await send(message)
+
+
+_ANY_TASK_PATH = re.compile(
+    r"^/v1/ai/(?P<family>reference-to-video|video)/kling-v3-omni/(?P<task>[^/]+)$"
+)
+_OTHER_FAMILY = {"reference-to-video": "video", "video": "reference-to-video"}
+
+
+async def _buffered(app: ASGIApp, scope: dict[str, Any], receive: Any) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+
+    async def capture(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    await app(scope, receive, capture)
+    return messages
+
+
+def shared_task_store() -> ASGIApp:
+    """A task of one family is found through the other family's GET (one store for all)."""
+    return SharedTaskStore(_fake())
+
+
+# name -> (the check that must fail, a phrase its report must contain, the profile run)
+EXPECTED_REPORTS: dict[str, tuple[str, str, str]] = {
+    "wrong_401_body": ("test_missing_key_is_refused[create]", "documented example", "observed"),
+    "cfg_scale_unchecked": (
+        "test_invalid_requests_are_refused", "cfg_scale) was accepted", "observed"
+    ),
+    "first_error_only": ("test_every_broken_field_is_named", "does not name", "observed"),
+    "status_goes_backwards": ("test_task_lifecycle", "the status went backwards", "observed"),
+    "undocumented_status": ("test_invalid_requests_are_refused", "is not documented", "observed"),
+    "spec_profile_fake": ("test_wrong_key_is_refused[create]", "220-byte answer", "observed"),
+    "no_request_id": ("test_missing_key_is_refused[create]", "x-request-id", "observed"),
+    "create_keys_reordered": ("test_valid_requests_are_accepted", "byte for byte", "observed"),
+    "reasons_in_other_words": (
+        "test_invalid_requests_are_refused", "the reason should be pydantic's", "observed"
+    ),
+    "shared_task_store": (
+        "test_tasks_are_read_only_through_their_own_family", "another family's GET", "observed"
+    ),
+    "observed_profile_fake": (
+        "test_wrong_key_is_refused[create]", "documented example 'invalid_api_key'", "spec"
+    ),
+}  # fmt: skip
 
 
 def quick_wall_clock_fake() -> ASGIApp:

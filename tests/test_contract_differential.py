@@ -74,7 +74,7 @@ def test_fake_against_a_broken_variant_reports_the_difference(tmp_path: Path) ->
     data = json.loads(diff.read_text())
     assert data["a"] == "fake (in-process)"
     kinds = {d["request_kind"]: d for d in data["disagreements"]}
-    missing = kinds["create: missing required: video_url"]
+    missing = kinds["POST /v1/ai/reference-to-video/kling-v3-omni-pro: missing required: video_url"]
     assert missing["differences"] == ["status"]
     assert (missing["a"]["status"], missing["b"]["status"]) == (400, 422)
     assert "| status" in run.output  # the table
@@ -83,7 +83,9 @@ def test_fake_against_a_broken_variant_reports_the_difference(tmp_path: Path) ->
 
 def test_fake_against_a_served_fake_with_the_spec_example_keys(tmp_path: Path) -> None:
     # The spec's example keys invalid_params items by "name", the API by "field": the
-    # comparison reports a body-shape difference, not a field-naming one.
+    # comparison reports a body-shape difference, not a field-naming one; under the
+    # observed profile (the default) every error body that is not the live API's is a
+    # difference too: the 400s, and the wrong-key 401 whose shape agrees.
     with served_fake(
         "--clock", "manual", "--profile", "spec", "--api-key", "contract-test-key"
     ) as url:  # fmt: skip
@@ -93,8 +95,52 @@ def test_fake_against_a_served_fake_with_the_spec_example_keys(tmp_path: Path) -
         )  # fmt: skip
     assert run.code == 1, run.output
     data = json.loads((tmp_path / "diff.json").read_text())
+    assert data["profile"] == "observed"
     differences = {tuple(d["differences"]) for d in data["disagreements"]}
-    assert differences == {("body shape",)}
+    # A valid create with null on an optional field: the observed fake takes the null as
+    # absent, the spec fake refuses it.
+    assert differences <= {
+        ("body shape", "error body"),
+        ("error body",),
+        ("status", "body shape", "fields named"),
+    }
+    assert {("body shape", "error body"), ("error body",)} <= differences
+    for item in data["disagreements"]:
+        if "status" in item["differences"]:
+            assert item["request_kind"].endswith("(valid)")
+            assert None in item["request"]["body"].values()
+            assert (item["a"]["status"], item["b"]["status"]) == (200, 400)
+    only_bodies = [d for d in data["disagreements"] if d["differences"] == ["error body"]]
+    assert {d["a"]["status"] for d in only_bodies} == {401}
+
+
+def test_the_differential_follows_the_profile(tmp_path: Path) -> None:
+    # Under --profile spec the in-process fake answers the spec's examples too: it and a
+    # served fake under the spec profile agree; under observed the same pair would not.
+    with served_fake(
+        "--clock", "manual", "--profile", "spec", "--api-key", "contract-test-key"
+    ) as url:  # fmt: skip
+        run = run_contract(
+            tmp_path, "--target", "fake", "--compare", url, "--examples", "10",
+            "--profile", "spec",
+        )  # fmt: skip
+    assert run.code == 0, run.output
+    assert "agree on every status, body shape and field named" in run.output
+
+
+def test_under_observed_missing_live_headers_are_a_difference() -> None:
+    live = {
+        "x-request-id": "ak-" + "0" * 32,
+        "cache-control": "max-age=0, no-cache, no-store",
+        "pragma": "no-cache",
+        "expires": "Tue, 01 Dec 2026 10:00:00 GMT",
+    }
+    a = Exchange("GET", "/v1/y", status=404, response_headers=live, response_raw=b"{}")
+    b = Exchange("GET", "/v1/y", status=404, response_headers={}, response_raw=b"{}")
+    assert compare(a, b, "observed") == ["headers"]
+    assert compare(a, b, "spec") == []
+    c = Exchange("GET", "/v1/y", status=404, response_headers=live, response_raw=b'{"a":1}')
+    assert compare(a, c, "observed") == ["error body"]
 
 
 def test_two_identical_fakes_agree(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -24,24 +25,81 @@ ALL_CHECKS = {
     "test_unknown_task_is_a_documented_answer",
     "test_valid_list_queries_are_answered",
     "test_invalid_list_queries_are_refused",
+    "test_tasks_are_read_only_through_their_own_family",
     *(f"test_{case}_key_is_refused[{op}]" for case in ("missing", "wrong")
       for op in ("create", "get", "list")),
 }  # fmt: skip
 
 
-def test_the_in_process_fake_passes_every_check(tmp_path: Path) -> None:
+@pytest.mark.parametrize("profile", ["observed", "spec"])
+def test_the_in_process_fake_passes_every_check(tmp_path: Path, profile: str) -> None:
+    # The in-process fake follows --profile: under spec it must answer the spec's
+    # examples (Invalid API key, ...), which the observed fake would fail.
     junit = tmp_path / "junit.xml"
-    run = run_contract(tmp_path, "--examples", CI_EXAMPLES, "--junit-xml", str(junit))
+    run = run_contract(
+        tmp_path, "--examples", CI_EXAMPLES, "--junit-xml", str(junit), "--profile", profile
+    )
     assert run.code == 0, run.output
     assert run.report is not None
     outcomes = {c["check"]: c["outcome"] for c in run.report["checks"]}
     assert outcomes == dict.fromkeys(ALL_CHECKS, "passed")
     # Each generated check ran at least --examples requests.
     assert run.check("test_invalid_requests_are_refused")["examples"] >= int(CI_EXAMPLES)
-    assert "== contract summary: fake ==" in run.output
-    assert "14 passed" in run.output
+    assert f"== contract summary: fake (profile {profile}) ==" in run.output
+    assert f"{len(ALL_CHECKS)} passed" in run.output
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert suite is not None and suite.get("tests") == "14" and suite.get("failures") == "0"
+    assert suite is not None and suite.get("tests") == str(len(ALL_CHECKS))
+    assert suite.get("failures") == "0"
+
+
+def test_every_create_of_every_family_is_exercised(tmp_path: Path) -> None:
+    # Every create operation of the vendored spec gets valid and invalid bodies and a
+    # lifecycle run; every family's GET paths are read.
+    from contract_tests.operations import ContractSpec
+
+    record = tmp_path / "recorded"
+    run = run_contract(tmp_path, "--examples", "4", "--record", str(record))
+    assert run.code == 0, run.output
+    seen: dict[str, set[tuple[str, str, int]]] = {}
+    for path in record.glob("*.json"):
+        data = json.loads(path.read_text())
+        request, status = data["request"], data["response"]["status"]
+        seen.setdefault(data["check"], set()).add((request["method"], request["path"], status))
+    spec = ContractSpec.load()
+    assert len(spec.creates) == 4 and len(spec.families) == 2
+    for operation in spec.creates:
+        for check, status in [
+            ("test_valid_requests_are_accepted", 200),
+            ("test_invalid_requests_are_refused", 400),
+            ("test_every_broken_field_is_named", 400),
+            ("test_task_lifecycle", 200),
+        ]:
+            assert ("POST", operation.path, status) in seen[check], (check, operation.path)
+    for family in spec.families:
+        lifecycle_reads = {p for m, p, s in seen["test_task_lifecycle"] if m == "GET" and s == 200}
+        assert family.list.path in lifecycle_reads
+        prefix = family.task_path("")
+        assert any(p.startswith(prefix) and p != prefix for p in lifecycle_reads)
+
+
+def test_each_check_prints_a_progress_line_with_requests_and_time_left(tmp_path: Path) -> None:
+    run = run_contract(tmp_path, "--examples", "3")
+    assert run.code == 0, run.output
+    lines = [line for line in run.output.splitlines() if line.startswith("[")]
+    total = len(ALL_CHECKS)
+    assert len(lines) == total, run.output
+    width = len(str(total))
+    first, last = lines[0], lines[-1]
+    assert first.startswith(f"[{1:>{width}}/{total}] PASS  test_missing_key_is_refused[create]: ")
+    assert "sent so far" in first and " left" in first
+    assert last.startswith(f"[{total}/{total}] PASS  ") and last.endswith("done")
+    # The counts add up: the last line's total is the summary's.
+    assert run.report is not None
+    requests = sum(c["examples"] for c in run.report["checks"])
+    assert f"; {requests} sent so far" in last
+    # Not a terminal: no live line rewritten with carriage returns, no pytest dots.
+    assert "\r" not in run.output
+    assert not any(set(line) <= {".", " "} and line for line in run.output.splitlines())
 
 
 def test_freepik_mock_contract_delegates_to_the_suite(tmp_path: Path) -> None:
@@ -76,6 +134,33 @@ def test_a_served_fake_passes_with_a_manual_clock(tmp_path: Path) -> None:
     assert run.report["target"] == url
 
 
+@pytest.mark.parametrize("profile", ["observed", "spec"])
+def test_a_served_fake_passes_under_the_profile_it_serves(tmp_path: Path, profile: str) -> None:
+    with served_fake(
+        "--clock", "manual", "--api-key", "contract-test-key", "--profile", profile
+    ) as url:  # fmt: skip
+        run = run_contract(tmp_path, "--target", url, "--examples", "4", "--profile", profile)
+    assert run.code == 0, run.output
+
+
+def test_a_served_fake_fails_under_the_other_profile(tmp_path: Path) -> None:
+    # The profiles differ where the live API and the spec's examples differ.
+    with served_fake("--clock", "manual", "--api-key", "contract-test-key") as url:
+        run = run_contract(tmp_path, "--target", url, "--examples", "4", "--profile", "spec")
+    assert run.code == 1, run.output
+    assert {
+        "test_wrong_key_is_refused[create]",
+        "test_invalid_requests_are_refused",
+        "test_invalid_list_queries_are_refused",
+    } <= run.failed_checks()
+
+
+def test_an_unknown_profile_is_a_usage_error(tmp_path: Path) -> None:
+    run = run_contract(tmp_path, "--profile", "guessed")
+    assert run.code == 2
+    assert "invalid choice: 'guessed'" in run.output
+
+
 def test_a_served_fake_passes_on_the_wall_clock_by_polling(tmp_path: Path) -> None:
     # Any key accepted, time not movable: the wrong-key checks skip with a note, and the
     # lifecycle waits for tasks (made quick by --time-scale) instead of moving time.
@@ -92,8 +177,13 @@ def test_a_served_fake_passes_on_the_wall_clock_by_polling(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("variant", sorted(EXPECTED_REPORTS))
 def test_each_broken_variant_is_reported(tmp_path: Path, variant: str) -> None:
-    check, phrase = EXPECTED_REPORTS[variant]
-    run = run_contract(tmp_path, "--target", f"asgi:broken_variants:{variant}", "--examples", "5")
+    check, phrase, profile = EXPECTED_REPORTS[variant]
+    run = run_contract(
+        tmp_path,
+        "--target", f"asgi:broken_variants:{variant}",
+        "--examples", "5",
+        "--profile", profile,
+    )  # fmt: skip
     assert run.code == 1, run.output
     failure = run.check(check)["failure"]
     assert failure is not None, run.output
@@ -140,7 +230,7 @@ def test_pytest_pyargs_with_target_runs_the_suite(tmp_path: Path) -> None:
         timeout=120,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "9 passed" in completed.stdout
+    assert "10 passed" in completed.stdout
 
 
 def test_the_kits_own_factory_is_a_target_as_the_readme_names_it(tmp_path: Path) -> None:

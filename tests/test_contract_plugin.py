@@ -54,6 +54,7 @@ def test_the_contract_options_are_listed_in_pytest_help(tmp_path: Path) -> None:
     completed = _pytest(tmp_path, "--help")
     assert "--contract-target=WHERE" in completed.stdout
     assert "--contract-allow-spend=N" in completed.stdout
+    assert "--contract-profile={observed,spec}" in completed.stdout
 
 
 def test_target_alias_is_added_only_when_the_contract_suite_is_named() -> None:

@@ -65,7 +65,9 @@ def test_no_key_survives_a_recorded_contract_run(tmp_path: Path) -> None:
 def test_the_recorded_corpus_replays_against_the_current_fake(folder: str) -> None:
     recordings = list(load_recordings(CORPUS / folder))
     assert len(recordings) > 50
-    with open_target("fake", auth_header=SPEC.auth_header, create_path=SPEC.create.path) as fake:
+    with open_target(
+        "fake", auth_header=SPEC.auth_header, create_paths=[op.path for op in SPEC.creates]
+    ) as fake:
         assert replay(recordings, fake) == []
 
 
@@ -75,7 +77,9 @@ def test_replay_reports_a_changed_status_and_shape(tmp_path: Path) -> None:
     (tmp_path / "00001-changed.json").write_text(changed)
     reshaped = source.read_text().replace('"message": "', '"error": "')
     (tmp_path / "00002-reshaped.json").write_text(reshaped)
-    with open_target("fake", auth_header=SPEC.auth_header, create_path=SPEC.create.path) as fake:
+    with open_target(
+        "fake", auth_header=SPEC.auth_header, create_paths=[op.path for op in SPEC.creates]
+    ) as fake:
         problems = replay(load_recordings(tmp_path), fake)
     assert problems == [
         "00001-changed.json: status 401, recorded 403",
