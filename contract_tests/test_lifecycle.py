@@ -170,6 +170,7 @@ def lifecycle_machine(
                     break
                 time.sleep(target.poll_interval)
             for task_id in sorted(self.last):
+                self.listed(task_id)  # every task, in the end, is in its family's list
                 status = self.observe(task_id)  # a final status must not change
                 if task_id in pending:
                     exchange = contract.get_task(self.family[task_id], task_id)
