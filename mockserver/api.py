@@ -22,7 +22,7 @@ from starlette.routing import Route
 from .errors import ApiError, json_response
 from .reasons import unsupported_media_type
 from .spec import Operation
-from .tasks import COMPLETED, Task, owner_of
+from .tasks import Task, owner_of
 from .validation import OperationValidator
 
 if TYPE_CHECKING:
@@ -88,11 +88,7 @@ def check_media_type(operation: Operation, request: Request) -> None:
 
 def task_detail(runtime: MockRuntime, task: Task, request: Request) -> dict[str, Any]:
     """A task as the API reads it; result URLs signed afresh for the host asked."""
-    generated = (
-        runtime.results.generated(task.task_id, task.status, base_url(request))
-        if task.status == COMPLETED
-        else ()
-    )
+    generated = runtime.results.generated(task.task_id, task.status, base_url(request))
     return {"task_id": task.task_id, "status": task.status, "generated": list(generated)}
 
 
