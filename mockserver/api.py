@@ -6,6 +6,10 @@ creates a task, a GET with a path parameter reads one, a GET without lists them.
 Handlers authenticate, parse, validate (through :mod:`mockserver.validation`) and call
 the lifecycle; they never check a field themselves. Failures are raised (``ApiError``)
 and answered by the app's one exception mapping (``errors.exception_handlers``).
+
+Routes are built once from the app's :class:`~mockserver.runtime.ApiModel`; each request
+is served by the runtime of its namespace, which ``namespaces.NamespaceMiddleware`` put
+in its scope.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .constants import RUNTIME_KEY
 from .errors import ApiError, json_response
 from .reasons import unsupported_media_type
 from .spec import Operation
@@ -26,11 +31,17 @@ from .tasks import Task, owner_of
 from .validation import OperationValidator
 
 if TYPE_CHECKING:
-    from .runtime import MockRuntime
+    from .runtime import ApiModel, MockRuntime
 
-__all__ = ["Endpoint", "api_routes", "endpoint_for"]
+__all__ = ["Endpoint", "api_routes", "endpoint_for", "runtime_of"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def runtime_of(request: Request) -> MockRuntime:
+    """The runtime of the request's namespace (namespaces.NamespaceMiddleware)."""
+    runtime: MockRuntime = request.scope[RUNTIME_KEY]
+    return runtime
 
 
 def base_url(request: Request) -> str:
@@ -93,11 +104,12 @@ def task_detail(runtime: MockRuntime, task: Task, request: Request) -> dict[str,
 
 
 def _create_endpoint(
-    runtime: MockRuntime, operation: Operation, validator: OperationValidator
+    model: ApiModel, operation: Operation, validator: OperationValidator
 ) -> Endpoint:
-    family = runtime.families[operation.operation_id]
+    family = model.families[operation.operation_id]
 
     async def create_task(request: Request) -> Response:
+        runtime = runtime_of(request)
         owner = authenticate(runtime, operation, request)
         check_media_type(operation, request)
         # A refusal raises RequestInvalid: errors.exception_handlers answers it.
@@ -119,14 +131,15 @@ def _create_endpoint(
     return create_task
 
 
-def _get_endpoint(runtime: MockRuntime, operation: Operation) -> Endpoint:
+def _get_endpoint(model: ApiModel, operation: Operation) -> Endpoint:
     idents = [
         operation.path_param_ident(p.name) for p in operation.parameters if p.location == "path"
     ]
 
-    family = runtime.families[operation.operation_id]
+    family = model.families[operation.operation_id]
 
     async def get_task(request: Request) -> Response:
+        runtime = runtime_of(request)
         owner = authenticate(runtime, operation, request)
         runtime.lifecycle.process_due()
         task = runtime.store.get(request.path_params[idents[0]])
@@ -138,11 +151,12 @@ def _get_endpoint(runtime: MockRuntime, operation: Operation) -> Endpoint:
 
 
 def _list_endpoint(
-    runtime: MockRuntime, operation: Operation, validator: OperationValidator
+    model: ApiModel, operation: Operation, validator: OperationValidator
 ) -> Endpoint:
-    family = runtime.families[operation.operation_id]
+    family = model.families[operation.operation_id]
 
     async def list_tasks(request: Request) -> Response:
+        runtime = runtime_of(request)
         owner = authenticate(runtime, operation, request)
         values = validator.query(request.query_params)
         page, page_size = int(values.get("page", 1)), int(values.get("page_size", 20))
@@ -154,24 +168,24 @@ def _list_endpoint(
 
 
 def endpoint_for(
-    runtime: MockRuntime, operation: Operation, validator: OperationValidator
+    model: ApiModel, operation: Operation, validator: OperationValidator
 ) -> Endpoint | None:
     """The endpoint for ``operation``'s role, or None when the fake has no such role."""
     has_path_param = any(p.location == "path" for p in operation.parameters)
     if operation.method == "post" and validator.has_body_schema:
-        return _create_endpoint(runtime, operation, validator)
+        return _create_endpoint(model, operation, validator)
     if operation.method == "get" and has_path_param:
-        return _get_endpoint(runtime, operation)
+        return _get_endpoint(model, operation)
     if operation.method == "get":
-        return _list_endpoint(runtime, operation, validator)
+        return _list_endpoint(model, operation, validator)
     return None
 
 
-def api_routes(runtime: MockRuntime) -> list[Route]:
+def api_routes(model: ApiModel) -> list[Route]:
     """A Starlette route for each operation of the spec the fake has a role for."""
     routes = []
-    for operation in runtime.spec:
-        endpoint = endpoint_for(runtime, operation, runtime.validators[operation.operation_id])
+    for operation in model.spec:
+        endpoint = endpoint_for(model, operation, model.validators[operation.operation_id])
         if endpoint is not None:
             methods = [operation.method.upper()]
             routes.append(

@@ -244,6 +244,11 @@ def _add_serve(sub: Any) -> None:
         help="freepik, or magnific: the rebrand's x-magnific-api-key header (freepik)",
     )
     add(
+        "--max-namespaces",
+        type=int,
+        help="most namespaces (x-freepik-mock-namespace) this fake holds, default included (1000)",
+    )
+    add(
         "--result-url-ttl",
         type=float,
         help="seconds a result URL works after the answer that gave it, on the fake's clock (3600)",

@@ -98,6 +98,8 @@ class MockConfig:
     control_token: str | None = field(default=None, repr=False)
     journal_size: int = 1000
     webhook_log_size: int = 10_000
+    # How many namespaces (x-freepik-mock-namespace) one fake holds, the default included.
+    max_namespaces: int = 1000
     # Limits on one client (limits.py); the last two apply to `serve` (uvicorn's).
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     body_timeout: float = DEFAULT_BODY_TIMEOUT
@@ -264,6 +266,10 @@ def _check_limits(config: MockConfig) -> None:
     for name in ("journal_size", "webhook_log_size"):
         if getattr(config, name) < 0:
             raise SettingError(name, f"must be >= 0, not {getattr(config, name)}")
+    if config.max_namespaces < 1:
+        raise SettingError(
+            "max_namespaces", f"must be >= 1 (the default namespace), not {config.max_namespaces}"
+        )
     if config.media_max_bytes <= 0:
         raise SettingError("media_max_bytes", f"must be > 0, not {config.media_max_bytes}")
 

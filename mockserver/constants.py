@@ -12,10 +12,14 @@ __all__ = [
     "BRANDS",
     "CONTROL_PREFIX",
     "CONTROL_TOKEN_HEADER",
+    "DEFAULT_NAMESPACE",
     "DROP_EXTENSION",
     "FIXTURES_PATH",
+    "NAMESPACE_HEADER",
+    "NAMESPACE_QUERY",
     "REQUEST_ID_KEY",
     "RESULT_PATH",
+    "RUNTIME_KEY",
     "Brand",
 ]
 
@@ -31,6 +35,15 @@ RESULT_PATH: Final = CONTROL_PREFIX + "/cdn/kling_{task_id}.mp4"
 FIXTURES_PATH: Final = CONTROL_PREFIX + "/fixtures/"
 # Where an API request's x-request-id is kept in its ASGI scope (the journal records it).
 REQUEST_ID_KEY: Final = "freepik_mock.request_id"
+# A request with this header is served by the fake's runtime of that name (its own
+# tasks, faults, clock, journal and webhooks: namespaces.py); without it, the default's.
+NAMESPACE_HEADER: Final = "x-freepik-mock-namespace"
+DEFAULT_NAMESPACE: Final = "default"
+# A result URL handed out in another namespace names it in this query parameter: a video
+# player fetching it sends no header.
+NAMESPACE_QUERY: Final = "namespace"
+# Where the runtime serving a request is kept in its ASGI scope (namespaces.py puts it).
+RUNTIME_KEY: Final = "freepik_mock.runtime"
 # The ASGI extension ``serve`` adds to drop a connection before any byte (droppable.py).
 DROP_EXTENSION: Final = "freepik_mock.drop"
 

@@ -2,6 +2,10 @@
 journal, reset, and the media files that results point to (its routes and handlers; the
 client is ``control_client.py``).
 
+Each request acts on its namespace's runtime (the ``x-freepik-mock-namespace`` header;
+without it, the default namespace): its clock, tasks, faults, journal, webhook log and
+reset. ``/_mock/namespaces`` lists the namespaces and deletes finished ones.
+
 Open to loopback clients by default; ``control_token`` requires the
 ``x-mock-control-token`` header instead; ``control=False`` removes everything but health
 and media. Its own request bodies are checked with small JSON Schemas of its own.
@@ -18,9 +22,16 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
-from .api import base_url
+from .api import base_url, runtime_of
 from .clock import ClockOutOfRange
-from .constants import CONTROL_PREFIX, CONTROL_TOKEN_HEADER, FIXTURES_PATH, RESULT_PATH
+from .constants import (
+    CONTROL_PREFIX,
+    CONTROL_TOKEN_HEADER,
+    DEFAULT_NAMESPACE,
+    FIXTURES_PATH,
+    NAMESPACE_QUERY,
+    RESULT_PATH,
+)
 from .errors import ApiError, json_response
 from .faults import BodilessStatus
 from .hosts import is_loopback_host
@@ -30,6 +41,7 @@ from .tasks import COMPLETED, STATUSES, Task
 from .validation import BodyValidator
 
 if TYPE_CHECKING:
+    from .namespaces import Namespaces
     from .runtime import MockRuntime
 
 __all__ = ["control_routes", "result_file"]
@@ -43,9 +55,12 @@ def result_file(aspect_ratio: str | None) -> str:
 
 
 def _runtime(request: Request) -> MockRuntime:
-    runtime: MockRuntime = request.app.state.mock
-    runtime.ensure_started()
-    return runtime
+    return runtime_of(request)
+
+
+def _namespaces(request: Request) -> Namespaces:
+    namespaces: Namespaces = request.app.state.namespaces
+    return namespaces
 
 
 def _guard(request: Request) -> MockRuntime:
@@ -135,11 +150,13 @@ _ACCESS_DENIED = (
 
 
 async def media(request: Request) -> Response:
-    """A completed task's video, behind its signed URL (results.py)."""
-    runtime = _runtime(request)
+    """A completed task's video, behind its signed URL (results.py), which names its
+    namespace unless it is the default one: whoever fetches it sends no header."""
+    named = request.query_params.get(NAMESPACE_QUERY)
+    runtime = _runtime(request) if named is None else _namespaces(request).find(named)
     task_id = request.path_params["task_id"]
     token = request.query_params.get("token", "")
-    if not runtime.results.allows(RESULT_PATH.format(task_id=task_id), token):
+    if runtime is None or not runtime.results.allows(RESULT_PATH.format(task_id=task_id), token):
         return HTMLResponse(_ACCESS_DENIED, status_code=403)
     task = runtime.store.get(task_id)
     if task is None or task.status != COMPLETED:
@@ -222,9 +239,14 @@ async def force_status(request: Request) -> Response:
 async def webhook_log(request: Request) -> Response:
     runtime = _guard(request)
     task_id = request.query_params.get("task_id")
-    return json_response(
-        200, {"data": runtime.webhooks.log(task_id), "pending": runtime.webhooks.pending()}
-    )
+    entries = _in_namespace(runtime, runtime.webhooks.log(task_id))
+    return json_response(200, {"data": entries, "pending": runtime.webhooks.pending()})
+
+
+def _in_namespace(runtime: MockRuntime, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Log entries as read: each says its namespace (copies; the logs keep theirs)."""
+    namespace = runtime.namespace
+    return [{**entry, "namespace": namespace} for entry in entries]
 
 
 async def drain_webhooks(request: Request) -> Response:
@@ -273,16 +295,39 @@ async def journal(request: Request) -> Response:
     if kind is not None and kind not in _JOURNAL_KINDS:
         raise ApiError.bad_request(f"kind must be one of {', '.join(_JOURNAL_KINDS)}, not {kind!r}")
     limit = int(raw_limit) if raw_limit else None
-    return json_response(200, {"data": runtime.journal.entries(limit, kind)})
+    return json_response(
+        200, {"data": _in_namespace(runtime, runtime.journal.entries(limit, kind))}
+    )
 
 
 _JOURNAL_KINDS = ("request", "transition")
 
 
 async def reset(request: Request) -> Response:
+    """Empty the request's namespace (the others keep their state)."""
     runtime = _guard(request)
     runtime.reset()
-    return json_response(200, {"status": "reset"})
+    return json_response(200, {"status": "reset", "namespace": runtime.namespace})
+
+
+async def list_namespaces(request: Request) -> Response:
+    _guard(request)
+    namespaces = _namespaces(request)
+    data = [{"namespace": r.namespace, "tasks": len(r.store)} for r in namespaces]
+    return json_response(200, {"data": data, "limit": namespaces.limit})
+
+
+async def delete_namespace(request: Request) -> Response:
+    """Stop and forget a namespace, so that its memory and its place count no more."""
+    _guard(request)
+    name = request.path_params["name"]
+    if name == DEFAULT_NAMESPACE:
+        raise ApiError.with_message(
+            409, "The default namespace cannot be deleted; POST /_mock/reset empties it"
+        )
+    if not await _namespaces(request).delete(name):
+        raise ApiError.with_message(404, f"No namespace {name!r}")
+    return json_response(200, {"deleted": name})
 
 
 def control_routes() -> list[Route]:
@@ -303,4 +348,6 @@ def control_routes() -> list[Route]:
         Route(prefix + "/faults", clear_faults, methods=["DELETE"]),
         Route(prefix + "/requests", journal, methods=["GET"]),
         Route(prefix + "/reset", reset, methods=["POST"]),
+        Route(prefix + "/namespaces", list_namespaces, methods=["GET"]),
+        Route(prefix + "/namespaces/{name}", delete_namespace, methods=["DELETE"]),
     ]

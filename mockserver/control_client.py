@@ -5,6 +5,10 @@ webhook log and the request journal, all over HTTP, so it works the same against
 in-process app and a live server (``freepik-mock serve``). The test handles in
 :mod:`mockserver.testing` are ``MockControl``\\ s.
 
+With ``namespace``, every call acts on that namespace of the fake (the
+``x-freepik-mock-namespace`` header): its clock, tasks, faults, journal and webhooks;
+the code under test sends :attr:`MockControl.headers` for its API requests to land there.
+
 It knows the server only by its URLs (``constants.py``): it imports none of it.
 """
 
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .constants import CONTROL_PREFIX, CONTROL_TOKEN_HEADER
+from .constants import CONTROL_PREFIX, CONTROL_TOKEN_HEADER, NAMESPACE_HEADER
 
 if TYPE_CHECKING:
     import httpx
@@ -30,12 +34,28 @@ class MockControlError(Exception):
 
 
 class MockControl:
-    """Operations of the control API, sent through ``http`` (its base URL is the fake's)."""
+    """Operations of the control API, sent through ``http`` (its base URL is the fake's),
+    on the fake's ``namespace`` (None: the default one)."""
 
-    def __init__(self, http: httpx.Client, *, control_token: str | None = None) -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        control_token: str | None = None,
+        namespace: str | None = None,
+    ) -> None:
         self._http = http
+        self.namespace = namespace
         if control_token is not None:
             self._http.headers[CONTROL_TOKEN_HEADER] = control_token
+        if namespace is not None:
+            self._http.headers[NAMESPACE_HEADER] = namespace
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What an API request sends to be served in this handle's namespace (nothing
+        for the default one): give them to the client of the code under test."""
+        return {} if self.namespace is None else {NAMESPACE_HEADER: self.namespace}
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._http.request(method, CONTROL_PREFIX + path, **kwargs)
@@ -161,5 +181,20 @@ class MockControl:
         return data
 
     def reset(self) -> None:
-        """Forget tasks, faults, deliveries and the journal."""
+        """Forget tasks, faults, deliveries and the journal (of this namespace only)."""
         self._call("POST", "/reset")
+
+    # Namespaces
+
+    def namespaces(self) -> list[dict[str, Any]]:
+        """Every namespace the fake holds, with its number of tasks."""
+        data: list[dict[str, Any]] = self._call("GET", "/namespaces")["data"]
+        return data
+
+    def delete_namespace(self, name: str | None = None) -> None:
+        """Stop and forget namespace ``name`` (default: this handle's), so that it no
+        longer counts towards the fake's ``max_namespaces``."""
+        name = name if name is not None else self.namespace
+        if name is None:
+            raise ValueError("name a namespace: this handle uses the default one")
+        self._call("DELETE", f"/namespaces/{name}")

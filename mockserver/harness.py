@@ -25,7 +25,7 @@ import uvicorn
 from respx.models import AllMockedAssertionError
 from starlette.types import ASGIApp
 
-from .constants import CONTROL_PREFIX
+from .constants import CONTROL_PREFIX, NAMESPACE_HEADER
 from .faults import ConnectionDropped
 from .hosts import WebhookHostPolicy, is_loopback_host
 
@@ -47,10 +47,11 @@ _async_client: ContextVar[bool] = ContextVar("freepik_mock_async_client", defaul
 
 class AppBridge:
     """An ASGI app served in an event loop on its own thread, reachable from any thread
-    and any event loop."""
+    and any event loop; requests naming no namespace are served in ``namespace``."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, namespace: str | None = None) -> None:
         self._transport = httpx.ASGITransport(app=app)
+        self._namespace = namespace
         self._stack = contextlib.ExitStack()
         self._portal: anyio.from_thread.BlockingPortal | None = None
         self._loop_thread: int | None = None
@@ -79,6 +80,8 @@ class AppBridge:
         return threading.get_ident() == self._loop_thread
 
     async def _forward(self, request: httpx.Request) -> httpx.Response:
+        if self._namespace is not None and NAMESPACE_HEADER not in request.headers:
+            request.headers[NAMESPACE_HEADER] = self._namespace
         try:
             response = await self._transport.handle_async_request(request)
         except ConnectionDropped as exc:

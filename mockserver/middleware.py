@@ -3,6 +3,8 @@ the journal, the body limits, the faults. Each is a plain ASGI middleware over t
 that does the work (``journal.Journal``, ``limits.BodyLimits``, ``faults.FaultGate``), so
 that nothing but a request's own cost is paid when a concern is idle.
 
+The journal and the faults are the request's namespace's: they are taken from the
+runtime that ``namespaces.NamespaceMiddleware`` put in the scope (``RUNTIME_KEY``).
 Headers, the journal and the faults see API requests only: control traffic under
 ``/_mock`` gets none of the API's headers, and is neither recorded nor faulted. The limits
 apply to every request.
@@ -18,10 +20,10 @@ from email.utils import formatdate
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .constants import CONTROL_PREFIX, DROP_EXTENSION, REQUEST_ID_KEY
+from .constants import CONTROL_PREFIX, DROP_EXTENSION, REQUEST_ID_KEY, RUNTIME_KEY
 from .errors import error_response
 from .faults import ConnectionDropped, FaultGate, RateLimiter
-from .journal import BODY_LIMIT, Journal
+from .journal import BODY_LIMIT
 from .limits import BodyLimits
 
 __all__ = [
@@ -92,11 +94,11 @@ class ApiHeadersMiddleware:
 
 
 class JournalMiddleware:
-    """Notes each API request with the status it was answered with and its body's start."""
+    """Notes each API request with the status it was answered with and its body's start,
+    in the journal of the request's namespace."""
 
-    def __init__(self, app: ASGIApp, journal: Journal) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.journal = journal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _is_api(scope):
@@ -131,7 +133,7 @@ class JournalMiddleware:
             answered = 500 if answered is None else answered
             raise
         finally:
-            self.journal.record_request(scope, answered, b"".join(seen))
+            scope[RUNTIME_KEY].journal.record_request(scope, answered, b"".join(seen))
 
 
 class LimitsMiddleware:
@@ -161,15 +163,16 @@ class LimitsMiddleware:
 
 
 class FaultMiddleware:
-    """Rate limits, injected faults and added latency, before an API request is served."""
+    """Rate limits, injected faults and added latency of the request's namespace, before
+    an API request is served."""
 
-    def __init__(self, app: ASGIApp, gate: FaultGate) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.gate = gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        gate = self.gate
-        if not gate.active or not _is_api(scope):
+        runtime = scope.get(RUNTIME_KEY)  # none in a lifespan scope
+        gate: FaultGate | None = runtime.fault_gate if runtime is not None else None
+        if gate is None or not gate.active or not _is_api(scope):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

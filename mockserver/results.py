@@ -6,7 +6,9 @@ gave it. The fake hands out ``<base>/_mock/cdn/kling_<task_id>.mp4?token=exp=...
 built from the host of the request that reads the task (so a fake restarted on another
 port never points at a dead one), signed with a key of this fake's own, and valid for
 ``ttl`` seconds on the fake's clock (a manual clock can expire it). Each read hands out a
-fresh URL; an expired or tampered one answers 403, as a CDN does.
+fresh URL; an expired or tampered one answers 403, as a CDN does. A URL handed out in a
+namespace other than the default names it (``&namespace=NAME``): whoever fetches the video
+sends no namespace header, and each namespace signs with a key of its own.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import hmac
 import math
 import re
 import secrets
+from urllib.parse import quote
 
 from .clock import Clock
-from .constants import RESULT_PATH
+from .constants import NAMESPACE_QUERY, RESULT_PATH
 from .states import COMPLETED
 
 __all__ = ["ResultUrls"]
@@ -27,13 +30,16 @@ _TOKEN = re.compile(r"exp=(\d{1,12})~hmac=([0-9a-f]{64})")
 
 
 class ResultUrls:
-    def __init__(self, clock: Clock, ttl: float, key: bytes | None = None) -> None:
+    def __init__(
+        self, clock: Clock, ttl: float, key: bytes | None = None, *, namespace: str | None = None
+    ) -> None:
         if not ttl > 0 or not math.isfinite(ttl):
             raise ValueError("the result URL lifetime must be a positive number of seconds")
         self.clock = clock
         self.ttl = ttl
         # A key per fake: URLs one fake signed mean nothing to another.
         self._key = key if key is not None else secrets.token_bytes(32)
+        self._suffix = "" if namespace is None else f"&{NAMESPACE_QUERY}={quote(namespace)}"
 
     def generated(self, task_id: str, status: str, base_url: str) -> tuple[str, ...]:
         """The ``generated`` list of a task: one signed video URL once COMPLETED."""
@@ -41,7 +47,8 @@ class ResultUrls:
             return ()
         path = RESULT_PATH.format(task_id=task_id)
         expires = math.ceil(self.clock.now() + self.ttl)
-        return (f"{base_url}{path}?token=exp={expires}~hmac={self._sign(path, expires)}",)
+        token = f"exp={expires}~hmac={self._sign(path, expires)}"
+        return (f"{base_url}{path}?token={token}{self._suffix}",)
 
     def allows(self, path: str, token: str) -> bool:
         """Whether ``token`` is this fake's signature of ``path`` and has not expired."""

@@ -1,6 +1,10 @@
 """Everything one fake holds (spec, store, clock, lifecycle, webhooks, faults, journal),
 apart from how requests reach it (``app.py``): nothing lives at module level, so two
-apps in one process share nothing."""
+apps in one process share nothing.
+
+What is compiled from the spec and the settings (validators, families, key headers, the
+media checker) is an :class:`ApiModel`, built once per app; a :class:`MockRuntime` is one
+namespace's state over it (namespaces.py), so that a new namespace compiles nothing."""
 
 from __future__ import annotations
 
@@ -12,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import ManualClock, TimerLoop, make_clock
 from .config import MockConfig
-from .constants import BRANDS
+from .constants import BRANDS, DEFAULT_NAMESPACE
 from .families import families
-from .faults import FaultRegistry, RateLimiter
+from .faults import FaultGate, FaultRegistry, RateLimiter
 from .hosts import WebhookHostPolicy
 from .journal import Journal
 from .lifecycle import IllegalTransition, Lifecycle
@@ -28,7 +32,7 @@ from .webhooks import WebhookDispatcher
 if TYPE_CHECKING:
     from .persistence import StateFile
 
-__all__ = ["MockRuntime", "fixtures_media_dir"]
+__all__ = ["ApiModel", "MockRuntime", "fixtures_media_dir"]
 
 # At most this many rounds of due work and webhook attempts in one clock advance.
 _ADVANCE_ROUNDS = 1000
@@ -38,27 +42,17 @@ def fixtures_media_dir() -> Path:
     return package_folder("mockserver.fixtures") / "media"
 
 
-class MockRuntime:
-    """Everything one app instance holds: its spec, store, clock, lifecycle and queues."""
+class ApiModel:
+    """What one app compiles once from its spec and settings and every namespace shares:
+    validators, task families, key headers, reference-media fields and checker."""
 
-    def __init__(self, config: MockConfig, spec: Spec, store: TaskStore | None = None) -> None:
-        self.config = config
+    def __init__(self, config: MockConfig, spec: Spec) -> None:
         self.spec = spec
         self.api_keys = tuple(key.encode() for key in config.api_keys)
-        self.state_file: StateFile | None = None
-        if config.state is not None:
-            from .persistence import StateFile  # sqlite3: start-up time only --state needs
-
-            self.state_file = StateFile(config.state)
-        if store is None and self.state_file is not None:
-            store = self.state_file.tasks
         # Each operation's task family (its collection path): tasks are read and listed
         # only through the family that created them.
         self.families = families(spec)
         self.validators = {op.operation_id: OperationValidator(op, config.profile) for op in spec}
-        self.clock = make_clock(config.clock)
-        self.manual_clock = self.clock if isinstance(self.clock, ManualClock) else None
-        self.store: TaskStore = store if store is not None else InMemoryTaskStore()
         self.media_dir = fixtures_media_dir()
         self.media = MediaChecker(
             config.media_check,
@@ -66,8 +60,7 @@ class MockRuntime:
             media_root=config.media_root,
             max_download_bytes=config.media_max_bytes,
         )
-        self._media_fields = {op.operation_id: media_fields(op.request_schema) for op in spec}
-        self._media_jobs: set[asyncio.Task[None]] = set()
+        self.media_fields = {op.operation_id: media_fields(op.request_schema) for op in spec}
         # The header each operation takes its key from: the spec's own, or the brand's.
         brand = BRANDS[config.brand]
         self.key_headers = {
@@ -76,10 +69,54 @@ class MockRuntime:
             else (op.auth_header if config.brand == "freepik" else brand.key_header)
             for op in spec
         }
-        secret_headers = frozenset(h for h in self.key_headers.values() if h is not None)
+        self.secret_headers = frozenset(h for h in self.key_headers.values() if h is not None)
+
+    def __repr__(self) -> str:
+        return f"ApiModel(operations={len(self.validators)})"
+
+
+class MockRuntime:
+    """Everything one namespace of an app holds: its store, clock, lifecycle, webhooks,
+    faults and journal, over the app's :class:`ApiModel`."""
+
+    def __init__(
+        self,
+        config: MockConfig,
+        spec: Spec | ApiModel,
+        store: TaskStore | None = None,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+    ) -> None:
+        self.config = config
+        self.namespace = namespace
+        model = spec if isinstance(spec, ApiModel) else ApiModel(config, spec)
+        self.model = model
+        self.spec = model.spec
+        self.api_keys = model.api_keys
+        self.state_file: StateFile | None = None
+        if config.state is not None:
+            from .persistence import StateFile  # sqlite3: start-up time only --state needs
+
+            self.state_file = StateFile(config.state)
+        if store is None and self.state_file is not None:
+            store = self.state_file.tasks
+        self.families = model.families
+        self.validators = model.validators
+        self.clock = make_clock(config.clock)
+        self.manual_clock = self.clock if isinstance(self.clock, ManualClock) else None
+        self.store: TaskStore = store if store is not None else InMemoryTaskStore()
+        self.media_dir = model.media_dir
+        self.media = model.media
+        self._media_fields = model.media_fields
+        self._media_jobs: set[asyncio.Task[None]] = set()
+        self.key_headers = model.key_headers
+        secret_headers = model.secret_headers
         self.journal = Journal(self.clock, config.journal_size, secret_headers)
         self.faults = FaultRegistry()
         self.rate_limiter = RateLimiter(self.clock) if config.rate_limit else None
+        self.fault_gate = FaultGate(
+            self.faults, latency_ms=config.latency_ms, rate_limiter=self.rate_limiter
+        )
         scale = config.time_scale
         self.lifecycle = Lifecycle(
             self.store,
@@ -90,7 +127,11 @@ class MockRuntime:
             seed=config.seed,
             on_schedule=self._wake,
         )
-        self.results = ResultUrls(self.clock, config.result_url_ttl)
+        self.results = ResultUrls(
+            self.clock,
+            config.result_url_ttl,
+            namespace=None if namespace == DEFAULT_NAMESPACE else namespace,
+        )
         self.webhooks = WebhookDispatcher(
             self.clock,
             secrets=config.webhook_secrets,
@@ -112,7 +153,10 @@ class MockRuntime:
         self._restore()
 
     def __repr__(self) -> str:
-        return f"MockRuntime(config={self.config!r}, tasks={len(self.store)})"
+        return (
+            f"MockRuntime(namespace={self.namespace!r}, config={self.config!r}, "
+            f"tasks={len(self.store)})"
+        )
 
     def _restore(self) -> None:
         """Re-arm what a store already holds: unfinished tasks and pending webhooks."""

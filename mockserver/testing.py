@@ -10,7 +10,14 @@ clients can share one fake in one test. The clock is manual unless asked otherwi
 :class:`FreepikMockServer` is the same fake behind a real server on a free loopback
 port, for clients that do not use httpx (requests, aiohttp, another process).
 
-Both are :class:`~mockserver.control_client.MockControl`\\ s and context managers; the
+:class:`RemoteFreepikMock` is a handle on a fake served elsewhere (``freepik-mock serve``
+in CI, or a server another process started), usually in a namespace of its own.
+
+With ``namespace=``, a handle's control calls act on that namespace of its fake (the
+``x-freepik-mock-namespace`` header); the in-process fake also serves the code under
+test's requests there.
+
+All three are :class:`~mockserver.control_client.MockControl`\\ s and context managers; the
 pytest plugin (:mod:`mockserver.pytest_plugin`) only wraps them in fixtures. What they
 are built from (respx, uvicorn, httpx transports) is in :mod:`mockserver.harness`,
 imported when a harness is built: ``import mockserver`` does not pay for it.
@@ -36,7 +43,7 @@ if TYPE_CHECKING:
 
     from .harness import FreepikRouter, WebhookTransport
 
-__all__ = ["DEFAULT_BASE_URL", "FreepikMock", "FreepikMockServer"]
+__all__ = ["DEFAULT_BASE_URL", "FreepikMock", "FreepikMockServer", "RemoteFreepikMock"]
 
 DEFAULT_BASE_URL = BRANDS["freepik"].api_url
 
@@ -63,10 +70,11 @@ class FreepikMock(MockControl):
 
     ``settings`` are :class:`~mockserver.config.MockConfig` fields applied over
     ``config`` (default: a manual clock). ``base_url`` is the API host the code under
-    test calls. ``webhook_app`` (or :meth:`deliver_webhooks_to`) receives webhooks
-    in-process, whatever host their URL names. Requests to other hosts fail unless
-    ``passthrough_unmatched``; loopback always passes, and when the test has respx
-    routers of its own, they decide.
+    test calls. With ``namespace``, its requests (unless they name another) and the
+    handle's control calls are served in that namespace. ``webhook_app`` (or
+    :meth:`deliver_webhooks_to`) receives webhooks in-process, whatever host their URL
+    names. Requests to other hosts fail unless ``passthrough_unmatched``; loopback
+    always passes, and when the test has respx routers of its own, they decide.
     """
 
     def __init__(
@@ -76,6 +84,7 @@ class FreepikMock(MockControl):
         base_url: str | None = None,
         webhook_app: ASGIApp | None = None,
         passthrough_unmatched: bool = False,
+        namespace: str | None = None,
         **settings: Any,
     ) -> None:
         # Imported here, not at the top, so that `import mockserver` (and `serve`) pays
@@ -100,12 +109,12 @@ class FreepikMock(MockControl):
         # By default, the brand's own API host (https://api.freepik.com).
         self.base_url = (base_url or BRANDS[config.brand].api_url).rstrip("/")
         self.app = create_app(config)
-        self._bridge = AppBridge(self.app)
+        self._bridge = AppBridge(self.app, namespace)
         self.router: FreepikRouter = FreepikRouter(
             self._bridge, self.base_url, passthrough_unmatched=passthrough_unmatched
         )
         http = httpx.Client(base_url=self.base_url, transport=BridgeTransport(self._bridge))
-        super().__init__(http, control_token=config.control_token)
+        super().__init__(http, control_token=config.control_token, namespace=namespace)
 
     def __repr__(self) -> str:
         return f"FreepikMock(base_url={self.base_url!r}, config={self.config!r})"
@@ -127,7 +136,7 @@ class FreepikMock(MockControl):
             self.router.stop(quiet=True)
             self._http.close()
         finally:
-            self._bridge.stop(self.app.state.mock.shutdown)
+            self._bridge.stop(self.app.state.namespaces.shutdown)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -143,9 +152,13 @@ class FreepikMock(MockControl):
 
 class FreepikMockServer(MockControl):
     """The fake behind a real HTTP server on a free 127.0.0.1 port (``base_url``), in a
-    background thread, for any client. ``settings`` as for :class:`FreepikMock`."""
+    background thread, for any client. ``settings`` as for :class:`FreepikMock`; with
+    ``namespace``, control calls act on that namespace (the code under test sends
+    :attr:`headers` for its requests to be served there)."""
 
-    def __init__(self, config: MockConfig | None = None, **settings: Any) -> None:
+    def __init__(
+        self, config: MockConfig | None = None, *, namespace: str | None = None, **settings: Any
+    ) -> None:
         import httpx  # here, not at the top: see FreepikMock
         import uvicorn
 
@@ -176,7 +189,7 @@ class FreepikMockServer(MockControl):
             daemon=True,
         )
         http = httpx.Client(base_url=self.base_url, trust_env=False)
-        super().__init__(http, control_token=config.control_token)
+        super().__init__(http, control_token=config.control_token, namespace=namespace)
 
     def __repr__(self) -> str:
         return f"FreepikMockServer(base_url={self.base_url!r}, config={self.config!r})"
@@ -205,3 +218,42 @@ class FreepikMockServer(MockControl):
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class RemoteFreepikMock(MockControl):
+    """A handle on a fake served elsewhere at ``base_url`` (``freepik-mock serve``, a CI
+    service, a server another process started), acting on its ``namespace``.
+
+    It starts and stops nothing: closing it closes its HTTP client only. The code under
+    test calls ``base_url`` and sends :attr:`headers` to be served in the namespace.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        namespace: str | None = None,
+        control_token: str | None = None,
+    ) -> None:
+        import httpx  # here, not at the top: see FreepikMock
+
+        self.base_url = base_url.rstrip("/")
+        http = httpx.Client(base_url=self.base_url, trust_env=False)
+        super().__init__(http, control_token=control_token, namespace=namespace)
+
+    def __repr__(self) -> str:
+        return f"RemoteFreepikMock(base_url={self.base_url!r}, namespace={self.namespace!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

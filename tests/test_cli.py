@@ -194,6 +194,7 @@ SAME_SETTINGS: dict[str, tuple[list[str], dict[str, str]]] = {
     "--media-check": (["--media-check", "probe"], {"MEDIA_CHECK": "probe"}),
     "--media-root": (["--media-root", "/srv/media"], {"MEDIA_ROOT": "/srv/media"}),
     "--media-max-bytes": (["--media-max-bytes", "10"], {"MEDIA_MAX_BYTES": "10"}),
+    "--max-namespaces": (["--max-namespaces", "16"], {"MAX_NAMESPACES": "16"}),
 }
 
 

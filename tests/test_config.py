@@ -78,6 +78,7 @@ def test_replace_returns_a_new_config_and_checks_it() -> None:
         ({"body_timeout": 0}, "body_timeout must be a number > 0"),
         ({"keep_alive_timeout": -1}, "keep_alive_timeout must be a number > 0"),
         ({"journal_size": -1}, "journal_size must be >= 0"),
+        ({"max_namespaces": 0}, "max_namespaces must be >= 1"),
         ({"media_max_bytes": 0}, "media_max_bytes must be > 0"),
     ],
 )  # fmt: skip

@@ -126,3 +126,33 @@ def test_an_error_that_is_not_json_raises_with_its_text() -> None:
         control.reset()
     assert (raised.value.status_code, raised.value.message) == (502, "bad gateway")
     assert "x-mock-control-token" not in seen[0].headers
+
+
+def test_a_namespace_is_sent_on_every_call_and_offered_to_the_code_under_test() -> None:
+    seen: list[httpx.Request] = []
+    answer = httpx.Response(200, json={"status": "reset", "namespace": "ci-1"})
+    control = MockControl(client_answering(answer, seen), namespace="ci-1")
+    control.reset()
+    assert seen[0].headers["x-freepik-mock-namespace"] == "ci-1"
+    assert control.headers == {"x-freepik-mock-namespace": "ci-1"}
+    default = MockControl(client_answering(answer, seen))
+    default.reset()
+    assert "x-freepik-mock-namespace" not in seen[1].headers
+    assert default.headers == {}
+    with pytest.raises(ValueError, match="default"):
+        default.delete_namespace()
+
+
+def test_a_handle_in_a_namespace_serves_the_code_under_test_there() -> None:
+    with FreepikMock(namespace="mine") as fake:
+        task_id = create(fake)  # sends no namespace header: the handle's namespace serves it
+        assert [t["task_id"] for t in fake.tasks()] == [task_id]
+        assert fake.app.state.mock.store.get(task_id) is None  # not the default namespace
+        assert {n["namespace"]: n["tasks"] for n in fake.namespaces()} == {"default": 0, "mine": 1}
+        # A request naming a namespace keeps it.
+        other = {**KEY, "x-freepik-mock-namespace": "other"}
+        httpx.post(CREATE, json=BODY, headers=other)
+        fake.delete_namespace("other")
+        with pytest.raises(MockControlError) as raised:
+            fake.delete_namespace("other")
+        assert raised.value.status_code == 404

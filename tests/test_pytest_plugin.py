@@ -10,7 +10,7 @@ import httpx
 import pytest
 from helpers import run_in_two_workers
 
-from mockserver import FreepikMock
+from mockserver import FreepikMock, FreepikMockServer
 
 pytest_plugins = ["pytester"]
 
@@ -295,3 +295,114 @@ def test_fixtures_are_isolated_across_xdist_workers(tmp_path: Path) -> None:
     assert {worker for worker, _ in lines} == {"gw0", "gw1"}
     servers = [where for _, where in lines if where != "in-process"]
     assert len(servers) == 4 and all(s.startswith("http://127.0.0.1:") for s in servers)
+
+
+# --freepik-mock-shared: one server for the run, a namespace per worker.
+
+SHARED_TESTS = (
+    HEADER
+    + """
+import os
+
+LIST = "https://api.freepik.com/v1/ai/reference-to-video/kling-v3-omni"
+
+
+def note(what):
+    with open(os.environ["WORKERS_LOG"], "a") as log:
+        log.write(f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')} {what}\\n")
+
+
+@pytest.mark.parametrize("n", range(1, 7))
+def test_shared_fake_shows_this_tests_tasks_only(freepik_mock_server, n):
+    base = freepik_mock_server.base_url
+    headers = {**KEY, **freepik_mock_server.headers}
+    with httpx.Client(base_url=base, headers=headers) as client:
+        path = "/v1/ai/reference-to-video/kling-v3-omni"
+        ids = [client.post(path + "-std", json=BODY).json()["data"]["task_id"] for _ in range(n)]
+        listed = [t["task_id"] for t in client.get(path).json()["data"]]
+    assert sorted(listed) == sorted(ids)
+    assert sorted(t["task_id"] for t in freepik_mock_server.tasks()) == sorted(ids)
+    note(f"{base} {freepik_mock_server.namespace}")
+
+
+@pytest.mark.freepik_mock(complete_after=5)
+def test_settings_of_its_own_get_a_server_of_its_own(freepik_mock_server):
+    assert freepik_mock_server.config.complete_after == 5
+    note(f"{freepik_mock_server.base_url} own")
+"""
+)
+
+
+def _shared_lines(log: Path) -> list[tuple[str, str, str]]:
+    lines = [line.split(" ") for line in log.read_text().splitlines()]
+    return [(worker, base, namespace) for worker, base, namespace in lines]
+
+
+@pytest.mark.slow
+def test_xdist_workers_share_one_server_each_in_its_own_namespace(tmp_path: Path) -> None:
+    log = tmp_path / "workers.log"
+    result = run_in_two_workers(
+        tmp_path,
+        SHARED_TESTS,
+        log,
+        "-p",
+        "no:hypothesispytest",
+        "--freepik-mock-shared",
+        "--freepik-mock-namespace",
+        "ci-42",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "7 passed" in result.stdout
+    lines = _shared_lines(log)
+    shared = [line for line in lines if line[2] != "own"]
+    own = [line for line in lines if line[2] == "own"]
+    assert {worker for worker, _, _ in shared} == {"gw0", "gw1"}
+    assert len({base for _, base, _ in shared}) == 1  # one server for both workers
+    assert {(worker, namespace) for worker, _, namespace in shared} == {
+        ("gw0", "ci-42-gw0"),
+        ("gw1", "ci-42-gw1"),
+    }
+    assert len(own) == 1 and own[0][1] != shared[0][1]
+
+
+def test_without_xdist_the_shared_server_serves_every_test_in_one_namespace(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "main.log"
+    monkeypatch.setenv("WORKERS_LOG", str(log))
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    pytester.makepyfile(SHARED_TESTS)
+    run(pytester, "--freepik-mock-shared", "-p", "no:randomly").assert_outcomes(passed=7)
+    lines = _shared_lines(log)
+    shared = {(worker, base, namespace) for worker, base, namespace in lines if namespace != "own"}
+    assert len(shared) == 1 and next(iter(shared))[2] == "main"
+
+
+def test_a_fake_served_elsewhere_is_shared_by_its_url(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+import httpx
+
+
+def test_it(freepik_mock_server):
+    assert freepik_mock_server.namespace == "job-7-main"
+    url = freepik_mock_server.base_url + "/v1/ai/reference-to-video/kling-v3-omni-std"
+    headers = {"x-freepik-api-key": "k", **freepik_mock_server.headers}
+    created = httpx.post(url, json={"video_url": "https://e.com/r.mp4"}, headers=headers)
+    assert created.status_code == 200
+    assert [n["namespace"] for n in freepik_mock_server.namespaces()] == ["default", "job-7-main"]
+"""
+    )
+    with FreepikMockServer() as server:
+        result = run(
+            pytester,
+            "--freepik-mock-url",
+            server.base_url,
+            "--freepik-mock-namespace",
+            "job-7",
+            "-p",
+            "no:xdist",
+        )
+        result.assert_outcomes(passed=1)
+        # Nothing landed in the default namespace, and the run's own one is gone.
+        assert server.namespaces() == [{"namespace": "default", "tasks": 0}]
