@@ -148,8 +148,11 @@ def freepik_mock_shared(request: pytest.FixtureRequest) -> Iterator[RemoteFreepi
     """This worker's namespace on the run's shared fake; deleted at the end, so that a
     long-lived fake does not fill up with the namespaces of finished runs."""
     config = request.config
+    # The worker id from xdist's own workerinput, not PYTEST_XDIST_WORKER: a pytest run
+    # started inside an xdist worker (pytester, a subprocess) inherits that variable.
+    workerinput: dict[str, Any] = getattr(config, "workerinput", {})
     namespace = shared_namespace(
-        config.getoption("freepik_mock_namespace"), os.environ.get("PYTEST_XDIST_WORKER")
+        config.getoption("freepik_mock_namespace"), workerinput.get("workerid")
     )
     token = os.environ.get("FREEPIK_MOCK_CONTROL_TOKEN")
     with RemoteFreepikMock(_shared_url(config), namespace=namespace, control_token=token) as mock:
