@@ -23,6 +23,7 @@ from .control_api import control_routes
 from .errors import exception_handlers
 from .faults import FaultGate
 from .limits import BodyLimits
+from .metrics import Metrics
 from .middleware import (
     ApiHeadersMiddleware,
     FaultMiddleware,
@@ -72,12 +73,14 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
         finally:
             await runtime.shutdown()
 
+    routes = api_routes(runtime)
+    metrics = Metrics(routes, lambda: (runtime,))
     app = Starlette(
-        routes=[*api_routes(runtime), *control_routes()],
+        routes=[*routes, *control_routes()],
         middleware=[
             Middleware(_StartOnFirstRequest, runtime=runtime),
             Middleware(ApiHeadersMiddleware),
-            Middleware(JournalMiddleware, journal=runtime.journal),
+            Middleware(JournalMiddleware, journal=runtime.journal, metrics=metrics),
             Middleware(
                 LimitsMiddleware,
                 limits=BodyLimits(
@@ -99,4 +102,5 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
     # An unknown path is a JSON 404, never an empty 307 to a neighbour with(out) a slash.
     app.router.redirect_slashes = False
     app.state.mock = runtime
+    app.state.metrics = metrics
     return app

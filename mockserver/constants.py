@@ -16,6 +16,7 @@ __all__ = [
     "FIXTURES_PATH",
     "REQUEST_ID_KEY",
     "RESULT_PATH",
+    "TASK_ID_KEY",
     "Brand",
 ]
 
@@ -31,6 +32,8 @@ RESULT_PATH: Final = CONTROL_PREFIX + "/cdn/kling_{task_id}.mp4"
 FIXTURES_PATH: Final = CONTROL_PREFIX + "/fixtures/"
 # Where an API request's x-request-id is kept in its ASGI scope (the journal records it).
 REQUEST_ID_KEY: Final = "freepik_mock.request_id"
+# Where a create keeps the id of the task it made in its ASGI scope (the journal records it).
+TASK_ID_KEY: Final = "freepik_mock.task_id"
 # The ASGI extension ``serve`` adds to drop a connection before any byte (droppable.py).
 DROP_EXTENSION: Final = "freepik_mock.drop"
 

@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from email.utils import formatdate
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +24,9 @@ from .errors import error_response
 from .faults import ConnectionDropped, FaultGate, RateLimiter
 from .journal import BODY_LIMIT, Journal
 from .limits import BodyLimits
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 __all__ = [
     "ApiHeadersMiddleware",
@@ -94,14 +98,16 @@ class ApiHeadersMiddleware:
 class JournalMiddleware:
     """Notes each API request with the status it was answered with and its body's start."""
 
-    def __init__(self, app: ASGIApp, journal: Journal) -> None:
+    def __init__(self, app: ASGIApp, journal: Journal, metrics: Metrics | None = None) -> None:
         self.app = app
         self.journal = journal
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _is_api(scope):
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         seen: list[bytes] = []
         kept = 0
         answered: int | None = None
@@ -132,6 +138,8 @@ class JournalMiddleware:
             raise
         finally:
             self.journal.record_request(scope, answered, b"".join(seen))
+            if self.metrics is not None:
+                self.metrics.observe(scope, answered, time.perf_counter() - started)
 
 
 class LimitsMiddleware:
