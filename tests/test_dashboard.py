@@ -35,9 +35,9 @@ def browser() -> Iterator[WebDriver]:
         pytest.skip("needs Debian's chromium and chromium-driver (.ci/run installs them)")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--disable-gpu", "--window-size=1400,900", "--no-proxy-server"):
-        options.add_argument(argument)  # fmt: skip
+    arguments = ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
+    for argument in [*arguments, "--window-size=1400,900", "--no-proxy-server"]:
+        options.add_argument(argument)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     try:
         yield driver
@@ -102,8 +102,8 @@ def wait_for_text(driver: WebDriver, element_id: str, text: str, timeout: float 
         content: str = d.find_element(By.ID, element_id).text
         return content if text in content else False
 
-    found: str = WebDriverWait(driver, timeout).until(shown)
-    return found
+    found = WebDriverWait(driver, timeout).until(shown)
+    return str(found)
 
 
 def open_task(driver: WebDriver, base_url: str, task_id: str) -> None:
@@ -157,9 +157,7 @@ def test_the_page_refreshes_live_and_its_buttons_force_a_status_and_add_a_fault(
     # Filters: by status, then by id.
     status_filter = browser.find_element(By.ID, "filter-status")
     status_filter.find_element(By.CSS_SELECTOR, 'option[value="COMPLETED"]').click()
-    WebDriverWait(browser, 15).until(
-        lambda d: later not in d.find_element(By.ID, "tasks").text
-    )
+    WebDriverWait(browser, 15).until(lambda d: later not in d.find_element(By.ID, "tasks").text)
     status_filter.find_element(By.CSS_SELECTOR, 'option[value=""]').click()
     browser.find_element(By.ID, "filter-id").send_keys(later[:8])
     WebDriverWait(browser, 15).until(
@@ -204,4 +202,4 @@ def test_a_screenshot_of_the_page(
     head = path.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    assert (width, height) == (1400, 900) or width >= 800
+    assert width >= 800 and height >= 600
