@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .constants import RUNTIME_KEY
+from .constants import RUNTIME_KEY, TASK_ID_KEY
 from .errors import ApiError, json_response
 from .reasons import unsupported_media_type
 from .spec import Operation
@@ -123,6 +123,7 @@ def _create_endpoint(
             webhook_url=params.get("webhook_url"),
         )
         runtime.check_media(operation.operation_id, task, params)
+        request.scope[TASK_ID_KEY] = task.task_id  # the journal notes it
         # Keys in the order the live API sends them.
         return json_response(
             200, {"data": {"task_id": task.task_id, "status": task.status, "generated": []}}

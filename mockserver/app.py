@@ -21,6 +21,7 @@ from .config import MockConfig
 from .control_api import control_routes
 from .errors import exception_handlers
 from .limits import BodyLimits
+from .metrics import Metrics
 from .middleware import (
     ApiHeadersMiddleware,
     FaultMiddleware,
@@ -58,12 +59,14 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
         finally:
             await namespaces.shutdown()
 
+    routes = api_routes(model)
+    metrics = Metrics(routes, lambda: tuple(namespaces))
     app = Starlette(
-        routes=[*api_routes(model), *control_routes()],
+        routes=[*routes, *control_routes()],
         middleware=[
             Middleware(NamespaceMiddleware, namespaces=namespaces),
             Middleware(ApiHeadersMiddleware),
-            Middleware(JournalMiddleware),
+            Middleware(JournalMiddleware, metrics=metrics),
             Middleware(
                 LimitsMiddleware,
                 limits=BodyLimits(
@@ -81,4 +84,5 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
     app.router.redirect_slashes = False
     app.state.mock = runtime
     app.state.namespaces = namespaces
+    app.state.metrics = metrics
     return app

@@ -20,6 +20,7 @@ __all__ = [
     "REQUEST_ID_KEY",
     "RESULT_PATH",
     "RUNTIME_KEY",
+    "TASK_ID_KEY",
     "Brand",
 ]
 
@@ -44,6 +45,8 @@ DEFAULT_NAMESPACE: Final = "default"
 NAMESPACE_QUERY: Final = "namespace"
 # Where the runtime serving a request is kept in its ASGI scope (namespaces.py puts it).
 RUNTIME_KEY: Final = "freepik_mock.runtime"
+# Where a create keeps the id of the task it made in its ASGI scope (the journal records it).
+TASK_ID_KEY: Final = "freepik_mock.task_id"
 # The ASGI extension ``serve`` adds to drop a connection before any byte (droppable.py).
 DROP_EXTENSION: Final = "freepik_mock.drop"
 

@@ -1,6 +1,7 @@
-"""The control API under ``/_mock``: health, clock, task outcomes, webhooks, faults,
-journal, reset, and the media files that results point to (its routes and handlers; the
-client is ``control_client.py``).
+"""The control API under ``/_mock``: health, clock, task outcomes and timelines, webhooks,
+faults, journal, reset, metrics, its own OpenAPI document (``control_openapi.json``), the
+dashboard page (``ui/``), and the media files that results point to (its routes and
+handlers; the client is ``control_client.py``).
 
 Each request acts on its namespace's runtime (the ``x-freepik-mock-namespace`` header;
 without it, the default namespace): its clock, tasks, faults, journal, webhook log and
@@ -37,7 +38,7 @@ from .faults import BodilessStatus
 from .hosts import is_loopback_host
 from .lifecycle import IllegalTransition
 from .media import fixture_path
-from .tasks import COMPLETED, STATUSES, Task
+from .tasks import COMPLETED, CREATED, STATUSES, Task
 from .validation import BodyValidator
 
 if TYPE_CHECKING:
@@ -83,33 +84,12 @@ def _guard(request: Request) -> MockRuntime:
     return runtime
 
 
-_SCHEMAS: dict[str, dict[str, Any]] = {
-    "advance": {
-        "type": "object",
-        "required": ["seconds"],
-        "properties": {"seconds": {"type": "number", "minimum": 0}},
-    },
-    "status": {
-        "type": "object",
-        "required": ["status"],
-        "properties": {
-            "status": {"type": "string", "enum": list(STATUSES)},
-            "reason": {"type": "string"},
-        },
-    },
-    "fault": {
-        "type": "object",
-        "properties": {
-            "method": {"type": "string", "minLength": 1},
-            "path": {"type": "string", "minLength": 1},
-            "status": {"type": ["integer", "null"], "minimum": 100, "maximum": 599},
-            "times": {"type": ["integer", "null"], "minimum": 1},
-            "delay_ms": {"type": "integer", "minimum": 0, "maximum": 600_000},
-            "drop": {"type": "boolean"},
-        },
-        "additionalProperties": False,
-    },
-}
+# What the control API serves and takes, described (GET /_mock/openapi.json); its request
+# bodies are checked with the document's own schemas.
+_DOC_PATH = Path(__file__).with_name("control_openapi.json")
+_DOC_BYTES = _DOC_PATH.read_bytes()
+_DOC_SCHEMAS: dict[str, dict[str, Any]] = orjson.loads(_DOC_BYTES)["components"]["schemas"]
+_SCHEMAS = {name: _DOC_SCHEMAS[name] for name in ("Advance", "ForceStatus", "FaultRule")}
 # Checked as the API's bodies are (an empty body is an empty object), null refused where
 # the schema has no "null" type: the "spec" reading, as nobody observed this API.
 _VALIDATORS = {
@@ -191,7 +171,7 @@ async def get_clock(request: Request) -> Response:
 
 async def advance_clock(request: Request) -> Response:
     runtime = _guard(request)
-    body = await _body(request, "advance")
+    body = await _body(request, "Advance")
     if runtime.manual_clock is None:
         raise ApiError.with_message(409, "The clock is not manual (start with --clock manual)")
     try:
@@ -203,10 +183,37 @@ async def advance_clock(request: Request) -> Response:
 
 async def list_all_tasks(request: Request) -> Response:
     runtime = _guard(request)
+    query = request.query_params
+    status = query.get("status")
+    if status is not None and status not in STATUSES:
+        raise ApiError.bad_request(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    order = query.get("order", "oldest")
+    if order not in ("oldest", "newest"):
+        raise ApiError.bad_request(f"order must be oldest or newest, not {order!r}")
+    limit = _whole_number(query.get("limit"))
+    contains = query.get("task_id", "")
     runtime.lifecycle.process_due()
-    return json_response(
-        200, {"data": [_task_view(runtime, t, request) for t in runtime.store.all()]}
-    )
+    tasks = [
+        t
+        for t in runtime.store.all()
+        if (status is None or t.status == status) and contains in t.task_id
+    ]
+    # Oldest first, in the order the store made them where clocks tie (a manual clock).
+    tasks.sort(key=lambda t: t.created_at)
+    if order == "newest":
+        tasks.reverse()
+    if limit:
+        tasks = tasks[:limit]
+    return json_response(200, {"data": [_task_view(runtime, t, request) for t in tasks]})
+
+
+def _whole_number(raw: str | None) -> int | None:
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        raise ApiError.bad_request(f"limit must be a whole number >= 0, not {raw!r}")
+    return int(raw)
 
 
 def _task_or_404(runtime: MockRuntime, request: Request) -> Task:
@@ -226,7 +233,7 @@ async def get_task(request: Request) -> Response:
 
 async def force_status(request: Request) -> Response:
     runtime = _guard(request)
-    body = await _body(request, "status")
+    body = await _body(request, "ForceStatus")
     runtime.lifecycle.process_due()
     task = _task_or_404(runtime, request)
     try:
@@ -234,6 +241,38 @@ async def force_status(request: Request) -> Response:
     except IllegalTransition as exc:
         raise ApiError.with_message(409, str(exc)) from None
     return json_response(200, {"data": _task_view(runtime, task, request)})
+
+
+async def task_timeline(request: Request) -> Response:
+    """One task's life in one answer: what the dashboard shows."""
+    runtime = _guard(request)
+    runtime.lifecycle.process_due()
+    task = _task_or_404(runtime, request)
+    task_id = task.task_id
+    statuses: list[dict[str, Any]] = []
+    requests: list[dict[str, Any]] = []
+    for entry in runtime.journal.entries():
+        if entry["kind"] == "transition" and entry["task_id"] == task_id:
+            change = {"status": entry["status"], "at": entry["at"], "from": entry["from"]}
+            if "reason" in entry:
+                change["reason"] = entry["reason"]
+            statuses.append(change)
+        elif entry["kind"] == "request" and (
+            entry.get("task_id") == task_id or task_id in entry["path"].split("/")
+        ):
+            requests.append(entry)
+    # A creation is no transition; the journal is bounded, so the task's own times fill in.
+    if not statuses or statuses[0]["from"] is not None:
+        statuses.insert(0, {"status": CREATED, "at": task.created_at, "from": None})
+    if statuses[-1]["status"] != task.status:
+        statuses.append({"status": task.status, "at": task.updated_at, "from": None})
+    timeline = {
+        "task": _task_view(runtime, task, request),
+        "statuses": statuses,
+        "webhooks": runtime.webhooks.log(task_id),
+        "requests": requests,
+    }
+    return json_response(200, {"data": timeline})
 
 
 async def webhook_log(request: Request) -> Response:
@@ -262,7 +301,7 @@ async def list_faults(request: Request) -> Response:
 
 async def add_fault(request: Request) -> Response:
     runtime = _guard(request)
-    body = await _body(request, "fault")
+    body = await _body(request, "FaultRule")
     if body.get("status") is None and not body.get("drop") and not body.get("delay_ms"):
         raise ApiError.bad_request("A fault needs a status, a delay_ms or drop: true")
     try:
@@ -287,14 +326,10 @@ async def clear_faults(request: Request) -> Response:
 
 async def journal(request: Request) -> Response:
     runtime = _guard(request)
-    raw_limit = request.query_params.get("limit")
-    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
-    if raw_limit is not None and not (raw_limit.isascii() and raw_limit.isdigit()):
-        raise ApiError.bad_request(f"limit must be a whole number >= 0, not {raw_limit!r}")
+    limit = _whole_number(request.query_params.get("limit"))
     kind = request.query_params.get("kind")
     if kind is not None and kind not in _JOURNAL_KINDS:
         raise ApiError.bad_request(f"kind must be one of {', '.join(_JOURNAL_KINDS)}, not {kind!r}")
-    limit = int(raw_limit) if raw_limit else None
     return json_response(
         200, {"data": _in_namespace(runtime, runtime.journal.entries(limit, kind))}
     )
@@ -330,6 +365,66 @@ async def delete_namespace(request: Request) -> Response:
     return json_response(200, {"deleted": name})
 
 
+async def metrics(request: Request) -> Response:
+    _guard(request)
+    body, media_type = request.app.state.metrics.render()
+    return Response(body, headers={"content-type": media_type})
+
+
+async def control_openapi(request: Request) -> Response:
+    _guard(request)
+    return Response(_DOC_BYTES, media_type="application/json")
+
+
+# The dashboard: a page and its assets from the package, nothing fetched from elsewhere.
+_UI_DIR = Path(__file__).with_name("ui")
+_UI_FILES = {
+    "index.html": "text/html; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "app.css": "text/css; charset=utf-8",
+}
+_UI_HEADERS = {
+    # Scripts and styles from the fake only: a task's fields are data, never markup.
+    "content-security-policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-cache",
+}
+
+
+def _page_guard(request: Request) -> None:
+    """The page holds no data: with a token it is served to anyone and sends the token
+    (typed in, kept in sessionStorage) with every call; without one, loopback only."""
+    config = _runtime(request).config
+    if not config.control:
+        raise ApiError.with_message(404, "Not Found")
+    if config.control_token is None:
+        _guard(request)
+
+
+def _ui_file(name: str) -> Response:
+    media_type = _UI_FILES.get(name)
+    if media_type is None:
+        raise ApiError.with_message(404, "Not Found")
+    content = (_UI_DIR / name).read_bytes()
+    return Response(content, headers={**_UI_HEADERS, "content-type": media_type})
+
+
+async def dashboard(request: Request) -> Response:
+    _page_guard(request)
+    return _ui_file("index.html")
+
+
+async def dashboard_asset(request: Request) -> Response:
+    _page_guard(request)
+    name = request.path_params["asset"]
+    if name == "index.html":
+        raise ApiError.with_message(404, "Not Found")
+    return _ui_file(name)
+
+
 def control_routes() -> list[Route]:
     prefix = CONTROL_PREFIX
     return [
@@ -341,6 +436,7 @@ def control_routes() -> list[Route]:
         Route(prefix + "/tasks", list_all_tasks, methods=["GET"]),
         Route(prefix + "/tasks/{task_id}", get_task, methods=["GET"]),
         Route(prefix + "/tasks/{task_id}/status", force_status, methods=["POST"]),
+        Route(prefix + "/tasks/{task_id}/timeline", task_timeline, methods=["GET"]),
         Route(prefix + "/webhooks", webhook_log, methods=["GET"]),
         Route(prefix + "/webhooks/drain", drain_webhooks, methods=["POST"]),
         Route(prefix + "/faults", list_faults, methods=["GET"]),
@@ -350,4 +446,8 @@ def control_routes() -> list[Route]:
         Route(prefix + "/reset", reset, methods=["POST"]),
         Route(prefix + "/namespaces", list_namespaces, methods=["GET"]),
         Route(prefix + "/namespaces/{name}", delete_namespace, methods=["DELETE"]),
+        Route(prefix + "/metrics", metrics, methods=["GET"]),
+        Route(prefix + "/openapi.json", control_openapi, methods=["GET"]),
+        Route(prefix + "/ui", dashboard, methods=["GET"]),
+        Route(prefix + "/ui/{asset}", dashboard_asset, methods=["GET"]),
     ]

@@ -3,6 +3,7 @@
 Bounded in size. The API key is never recorded (only whether one was sent), and
 bodies are cut to a few KiB. Task transitions are recorded beside requests, with the
 reason when the fake failed a task, since the API response itself carries no reason.
+A create is noted with the id of the task it made, so a task's timeline finds it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from starlette.types import Scope
 
 from .clock import Clock
-from .constants import REQUEST_ID_KEY
+from .constants import REQUEST_ID_KEY, TASK_ID_KEY
 from .tasks import Transition
 
 __all__ = ["BODY_LIMIT", "Journal"]
@@ -36,6 +37,7 @@ _REQUEST_FIELDS = (
     "id",
     "at",
     "request_id",
+    "task_id",
 )
 _TRANSITION_FIELDS = ("kind", "task_id", "from", "status", "at", "id", "reason")
 
@@ -73,6 +75,7 @@ class Journal:
                 next(self._ids),
                 self.clock.now(),
                 scope.get(REQUEST_ID_KEY),
+                scope.get(TASK_ID_KEY),
             )
         )
 
@@ -110,6 +113,8 @@ def _as_dict(entry: _Entry) -> dict[str, Any]:
         view["query"] = entry[3].decode("latin-1")
         view["api_key"] = "sent" if entry[5] else "missing"
         view["body"] = entry[6].decode("utf-8", "replace")
+        if view["task_id"] is None:
+            del view["task_id"]
         return view
     view = dict(zip(_TRANSITION_FIELDS, entry, strict=True))
     if not view["reason"]:

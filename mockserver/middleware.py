@@ -17,6 +17,7 @@ import logging
 import random
 import time
 from email.utils import formatdate
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +26,9 @@ from .errors import error_response
 from .faults import ConnectionDropped, FaultGate, RateLimiter
 from .journal import BODY_LIMIT
 from .limits import BodyLimits
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 __all__ = [
     "ApiHeadersMiddleware",
@@ -97,13 +101,15 @@ class JournalMiddleware:
     """Notes each API request with the status it was answered with and its body's start,
     in the journal of the request's namespace."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _is_api(scope):
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         seen: list[bytes] = []
         kept = 0
         answered: int | None = None
@@ -133,7 +139,12 @@ class JournalMiddleware:
             answered = 500 if answered is None else answered
             raise
         finally:
-            scope[RUNTIME_KEY].journal.record_request(scope, answered, b"".join(seen))
+            runtime = scope[RUNTIME_KEY]
+            runtime.journal.record_request(scope, answered, b"".join(seen))
+            if self.metrics is not None:
+                self.metrics.observe(
+                    scope, answered, time.perf_counter() - started, runtime.namespace
+                )
 
 
 class LimitsMiddleware:

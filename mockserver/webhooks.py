@@ -15,7 +15,7 @@ import itertools
 import json
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -121,6 +121,8 @@ class WebhookDispatcher:
         self._starting: deque[str] = deque()
         self._pumping: asyncio.Handle | None = None
         self._log: deque[dict[str, Any]] = deque(maxlen=log_size)
+        # Attempts by outcome since start (metrics.py), kept past the log's size and resets.
+        self.outcomes: Counter[str] = Counter()
 
     @property
     def max_attempts(self) -> int:
@@ -286,7 +288,7 @@ class WebhookDispatcher:
         refusal = self._refusal(delivery.url)
         if refusal is not None:
             entry.update(error=f"refused: {refusal}", outcome="refused")
-            self._log.append(entry)
+            self._logged(entry)
             self._finish(delivery, started)
             return
         # Wall-clock time even under a manual clock: receivers check it against their own.
@@ -319,13 +321,13 @@ class WebhookDispatcher:
         entry["duration_ms"] = round((time.monotonic() - wall) * 1000, 3)
         if ok:
             entry["outcome"] = "delivered"
-            self._log.append(entry)
+            self._logged(entry)
             self._finish(delivery, started)
         elif delivery.attempts < self.max_attempts:
             due = started + self.retry_delays[delivery.attempts - 1]
             delivery.due_at = due
             entry.update(outcome="retrying", next_attempt_at=due)
-            self._log.append(entry)
+            self._logged(entry)
             if self._outbox is not None:
                 self._outbox.attempted(delivery)
             heapq.heappush(self._retries, (due, next(self._sequence), delivery.task_id))
@@ -333,8 +335,12 @@ class WebhookDispatcher:
                 self._on_schedule(due)
         else:
             entry["outcome"] = "failed"
-            self._log.append(entry)
+            self._logged(entry)
             self._finish(delivery, started)
+
+    def _logged(self, entry: dict[str, Any]) -> None:
+        self._log.append(entry)
+        self.outcomes[entry["outcome"]] += 1
 
     def _finish(self, delivery: Delivery, at: float) -> None:
         """``delivery`` is done with, its last attempt at ``at``: on to the task's next."""

@@ -196,3 +196,122 @@ async def test_a_refused_fault_leaves_the_keep_alive_connection_in_step(
         await app.state.mock.shutdown()
     assert answers[0][0] == 400
     assert answers[1:] == [(200, {"data": []}), (200, {"data": []}), (200, {"status": "ok"})]
+
+
+# -- Task timelines and the task list's filters -----------------------------------------
+
+
+async def test_a_timeline_holds_statuses_webhook_attempts_and_the_tasks_requests() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    answers = [500]
+
+    async def hook(request: Request) -> Response:
+        await request.body()
+        return Response(status_code=answers.pop(0) if answers else 200)
+
+    receiver = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+    transport = httpx.ASGITransport(app=receiver)
+    async with fake(webhook_transport=transport) as client:
+        task = await create(client, webhook_url="http://127.0.0.1/hook")
+        other = await create(client)
+        task_id = task["task_id"]
+        read = await client.get(f"{TASKS}/{task_id}", headers=AUTH)
+        await client.get(f"{TASKS}/{other['task_id']}", headers=AUTH)
+        await advance(client, 10)
+        timeline = (await client.get(f"/_mock/tasks/{task_id}/timeline")).json()["data"]
+        missing = await client.get("/_mock/tasks/nope/timeline")
+    assert timeline["task"]["task_id"] == task_id
+    assert [s["status"] for s in timeline["statuses"]] == ["CREATED", "IN_PROGRESS", "COMPLETED"]
+    times = [s["at"] for s in timeline["statuses"]]
+    assert times == sorted(times) and times[0] == timeline["task"]["created_at"]
+    attempts = [(a["event"], a["status_code"], a["outcome"]) for a in timeline["webhooks"]]
+    assert attempts == [
+        ("IN_PROGRESS", 500, "retrying"),
+        ("IN_PROGRESS", 200, "delivered"),
+        ("COMPLETED", 200, "delivered"),
+    ]
+    assert timeline["webhooks"][0]["next_attempt_at"] == timeline["webhooks"][1]["at"]
+    # Its create (noted with the task it made) and its read, not the other task's.
+    requests = timeline["requests"]
+    assert [(r["method"], r["status"]) for r in requests] == [("POST", 200), ("GET", 200)]
+    assert requests[0]["task_id"] == task_id
+    assert requests[1]["request_id"] == read.headers["x-request-id"]
+    assert missing.status_code == 404
+
+
+async def test_a_timeline_outlives_the_journal_with_the_tasks_own_times() -> None:
+    async with fake(journal_size=1) as client:
+        task = await create(client)
+        await advance(client, 10)
+        await client.get("/v1/other")  # pushes the transitions out of the journal
+        timeline = (await client.get(f"/_mock/tasks/{task['task_id']}/timeline")).json()["data"]
+    assert [s["status"] for s in timeline["statuses"]] == ["CREATED", "COMPLETED"]
+    assert timeline["statuses"][-1]["at"] == timeline["task"]["updated_at"]
+
+
+async def test_tasks_are_listed_newest_first_and_filtered_by_status_and_id() -> None:
+    async with fake() as client:
+        ids = []
+        for _ in range(3):
+            ids.append((await create(client))["task_id"])
+            await advance(client, 0.5)
+        await client.post(f"/_mock/tasks/{ids[0]}/status", json={"status": "COMPLETED"})
+
+        async def listed(**params: Any) -> list[str]:
+            response = await client.get("/_mock/tasks", params=params)
+            assert response.status_code == 200, response.text
+            return [t["task_id"] for t in response.json()["data"]]
+
+        assert await listed() == ids
+        assert await listed(order="newest") == ids[::-1]
+        assert await listed(order="newest", limit=2) == ids[:0:-1]
+        assert await listed(status="COMPLETED") == [ids[0]]
+        assert await listed(task_id=ids[1][:13]) == [ids[1]]
+        assert await listed(status="FAILED") == []
+        bad = [
+            await client.get("/_mock/tasks", params=p)
+            for p in ({"status": "DONE"}, {"order": "up"}, {"limit": "-1"})
+        ]
+    assert [b.status_code for b in bad] == [400, 400, 400]
+    assert all(b.json()["message"] for b in bad)
+
+
+# -- The dashboard page -------------------------------------------------------------------
+
+
+async def test_the_dashboard_page_and_its_assets_come_from_the_package() -> None:
+    async with fake() as client:
+        page = await client.get("/_mock/ui")
+        script = await client.get("/_mock/ui/app.js")
+        style = await client.get("/_mock/ui/app.css")
+        unknown = await client.get("/_mock/ui/index.html")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'src="ui/app.js"' in page.text and "http" not in page.text.split("<body>")[0]
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "fetch(" in script.text
+    assert style.headers["content-type"].startswith("text/css")
+    assert unknown.status_code == 404
+
+
+async def test_the_dashboard_is_loopback_only_or_asks_for_the_token() -> None:
+    app = create_app(MockConfig(clock="manual"))
+    async with client_for(app, client=("10.1.2.3", 4000)) as remote:
+        assert (await remote.get("/_mock/ui")).status_code == 403
+        assert (await remote.get("/_mock/ui/app.js")).status_code == 403
+    # With a token the page (which holds no data) is served, and it sends the token.
+    app = create_app(MockConfig(clock="manual", control_token="t0ken"))
+    async with client_for(app, client=("10.1.2.3", 4000)) as remote:
+        page = await remote.get("/_mock/ui")
+        script = await remote.get("/_mock/ui/app.js")
+        data = await remote.get("/_mock/tasks")
+    assert (page.status_code, script.status_code, data.status_code) == (200, 200, 401)
+    assert "x-mock-control-token" in script.text
+    app = create_app(MockConfig(clock="manual", control=False))
+    async with client_for(app) as local:
+        assert (await local.get("/_mock/ui")).status_code == 404

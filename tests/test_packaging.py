@@ -110,8 +110,10 @@ def test_the_wheel_holds_what_the_fake_runs_on_and_nothing_of_the_tests(dist: Di
     media = {f"mockserver/{name}" for name in _checkout_files("fixtures", "media/*")}
     contract = _checkout_files("contract_tests", "*.py")
     code = _checkout_files("mockserver", "**/*.py")
-    assert spec and media and contract and code
-    assert spec | media | contract | code | {"mockserver/py.typed"} <= names
+    # The control API's document and the dashboard's page, script and style sheet.
+    served = _checkout_files("mockserver", "ui/*") | {"mockserver/control_openapi.json"}
+    assert spec and media and contract and code and len(served) == 4
+    assert spec | media | contract | code | served | {"mockserver/py.typed"} <= names
     tops = {name.split("/")[0] for name in names}
     assert tops == {"mockserver", "contract_tests", "freepik_mock-0.1.0.dist-info"}
     assert not [name for name in names if "/drift/" in name and not name.endswith(".py")]
@@ -125,6 +127,8 @@ def test_the_sdist_holds_the_sources_and_data_but_not_the_test_suite(dist: Dist)
         | _checkout_files("contract_tests", "*.py")
         | _checkout_files("openapi", "*")
         | _checkout_files("fixtures", "media/*")
+        | _checkout_files("mockserver", "ui/*")
+        | {"mockserver/control_openapi.json"}
         | {"pyproject.toml", "README.md", "MANIFEST.in"}
     )
     assert sources <= names
