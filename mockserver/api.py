@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .errors import ApiError, json_response
-from .kinds import success_response
+from .kinds import listed_fields, success_response
 from .reasons import unsupported_media_type
 from .spec import Operation
 from .tasks import Task, owner_of
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from .runtime import MockRuntime
 
 __all__ = ["Endpoint", "api_routes", "endpoint_for"]
+
+# The field of a task's answer that holds its result URLs.
+GENERATED = "generated"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -144,6 +147,8 @@ def _list_endpoint(
     runtime: MockRuntime, operation: Operation, validator: OperationValidator
 ) -> Endpoint:
     families = sorted(runtime.families.served_by(operation.operation_id))
+    # Lists whose items declare the results too (most of the upstream API's) get them.
+    with_results = GENERATED in listed_fields(success_response(operation)[2])
 
     async def list_tasks(request: Request) -> Response:
         owner = authenticate(runtime, operation, request)
@@ -151,6 +156,10 @@ def _list_endpoint(
         page, page_size = int(values.get("page", 1)), int(values.get("page_size", 20))
         runtime.lifecycle.process_due()
         found = statuses_of(runtime, owner, families, (page - 1) * page_size, page_size)
+        if with_results:
+            tasks = (runtime.store.get(task_id) for task_id, _ in found)
+            items = [task_detail(runtime, t, request) for t in tasks if t is not None]
+            return json_response(200, {"data": items})
         return json_response(200, {"data": [{"task_id": i, "status": s} for i, s in found]})
 
     return list_tasks

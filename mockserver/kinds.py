@@ -30,6 +30,7 @@ __all__ = [
     "Plan",
     "documents_a_body",
     "is_task_envelope",
+    "listed_fields",
     "plan",
     "success_response",
 ]
@@ -105,6 +106,17 @@ def is_task_list(schema: Any) -> bool:
         _is_task(alternative.get("items"))
         for data in _data(schema)
         for alternative in _alternatives(data)
+    )
+
+
+def listed_fields(schema: Any) -> frozenset[str]:
+    """The fields a task list's items declare (``{"data": [{...}]}``)."""
+    return frozenset(
+        name
+        for data in _data(schema)
+        for alternative in _alternatives(data)
+        for item in _alternatives(alternative.get("items"))
+        for name in item["properties"]
     )
 
 

@@ -43,6 +43,7 @@ _FORMATS: Final = {
     "base64": "AAAA",
 }
 
+
 def is_valid(schema: Any, value: Any) -> bool:
     """Whether ``value`` meets the OpenAPI ``schema``, formats included."""
     # Imported on first use: its format checkers import much, and only an answer
@@ -63,18 +64,20 @@ def body_for(schema: Any, examples: Iterator[Any] | None = None) -> Any:
     return value_for(schema)
 
 
-def value_for(schema: Any, depth: int = 0) -> Any:
-    """A deterministic value valid against ``schema`` where the schema allows one."""
+def value_for(schema: Any, depth: int = 0, *, minimal: bool = False) -> Any:
+    """A deterministic value valid against ``schema`` where the schema allows one;
+    ``minimal``: objects with their required properties only, arrays as short as allowed
+    (the smallest request a client could send)."""
     if not isinstance(schema, Mapping):
         return {}
-    candidates = list(_candidates(schema, depth))
+    candidates = list(_candidates(schema, depth, minimal))
     for candidate in candidates:
         if is_valid(schema, candidate):
             return candidate
     return candidates[0] if candidates else {}
 
 
-def _candidates(schema: Mapping[str, Any], depth: int) -> Iterator[Any]:
+def _candidates(schema: Mapping[str, Any], depth: int, minimal: bool) -> Iterator[Any]:
     for keyword in ("example", "default"):
         if keyword in schema:
             yield schema[keyword]
@@ -82,21 +85,22 @@ def _candidates(schema: Mapping[str, Any], depth: int) -> Iterator[Any]:
         yield from (v for v in schema["enum"] if v is not None)
         return
     if "allOf" in schema:
-        yield value_for(_merged(schema), depth)
+        yield value_for(_merged(schema), depth, minimal=minimal)
         return
     for keyword in ("oneOf", "anyOf"):
         if schema.get(keyword):
             base = {k: v for k, v in schema.items() if k not in ("oneOf", "anyOf")}
             for member in schema[keyword]:
                 if isinstance(member, Mapping):
-                    yield value_for(_merged({"allOf": [base, member]}), depth)
+                    yield value_for(_merged({"allOf": [base, member]}), depth, minimal=minimal)
             return
     kind = _type_of(schema)
     if kind == "object":
-        yield _object(schema, depth, every=depth < _FULL_DEPTH)
-        yield _object(schema, depth, every=False)
+        if not minimal:
+            yield _object(schema, depth, every=depth < _FULL_DEPTH, minimal=minimal)
+        yield _object(schema, depth, every=False, minimal=minimal)
     elif kind == "array":
-        yield _array(schema, depth)
+        yield _array(schema, depth, minimal)
     elif kind == "string":
         yield _string(schema)
     elif kind in ("integer", "number"):
@@ -140,7 +144,7 @@ def _merged(schema: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _object(schema: Mapping[str, Any], depth: int, *, every: bool) -> dict[str, Any]:
+def _object(schema: Mapping[str, Any], depth: int, *, every: bool, minimal: bool) -> dict[str, Any]:
     properties: Mapping[str, Any] = schema.get("properties") or {}
     required = set(schema.get("required") or ())
     if depth >= _MAX_DEPTH:
@@ -148,15 +152,18 @@ def _object(schema: Mapping[str, Any], depth: int, *, every: bool) -> dict[str, 
     out: dict[str, Any] = {}
     for name, sub in properties.items():
         if (every and not (isinstance(sub, Mapping) and sub.get("writeOnly"))) or name in required:
-            out[name] = value_for(sub, depth + 1)
+            out[name] = value_for(sub, depth + 1, minimal=minimal)
     return out
 
 
-def _array(schema: Mapping[str, Any], depth: int) -> list[Any]:
-    count = max(int(schema.get("minItems", 1)), 1 if depth < _FULL_DEPTH else 0)
+def _array(schema: Mapping[str, Any], depth: int, minimal: bool) -> list[Any]:
+    least = int(schema.get("minItems", 0))
+    count = least if minimal else max(least, 1 if depth < _FULL_DEPTH else 0)
     if "maxItems" in schema:
         count = min(count, int(schema["maxItems"]))
-    item = value_for(schema.get("items") or {}, depth + 1)
+    if not count:
+        return []
+    item = value_for(schema.get("items") or {}, depth + 1, minimal=minimal)
     return [item] * count
 
 
