@@ -71,7 +71,7 @@ def _is_json(media_type: str) -> bool:
 def _flat(schema: Any) -> Mapping[str, Any]:
     """A schema's own properties merged with those of its ``allOf`` members."""
     if not isinstance(schema, Mapping):
-        return {}
+        return {"properties": {}}
     members = [schema, *(_flat(m) for m in schema.get("allOf") or ())]
     properties: dict[str, Any] = {}
     for member in members:
