@@ -9,7 +9,7 @@ from mockserver.kinds import is_task_envelope, listed_fields, plan, success_resp
 from mockserver.spec import Operation, Parameter, load_spec
 
 ID = Parameter("task-id", "path", True, {"type": "string"})
-TASK = {
+TASK: dict[str, Any] = {
     "type": "object",
     "properties": {
         "data": {
