@@ -11,11 +11,13 @@ from __future__ import annotations
 import copy
 import functools
 import importlib.util
+import os
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 if TYPE_CHECKING:
     import yaml
@@ -29,6 +31,7 @@ __all__ = [
     "SpecError",
     "load_spec",
     "load_yaml",
+    "read_document",
     "resolve_refs",
     "to_json_schema",
     "vendored_spec_dir",
@@ -123,6 +126,49 @@ def load_yaml(text: str | bytes) -> Any:
         return yaml.load(text, Loader=_yaml12_loader())
     except yaml.YAMLError as exc:
         raise SpecError(f"not valid YAML: {exc}") from exc
+
+
+# Documents this big (a whole vendor API: 2.2 MB, a second of YAML parsing) are kept
+# parsed in a cache, keyed by their bytes; smaller ones are parsed each time.
+_CACHED_ABOVE_BYTES: Final = 256 * 1024
+
+
+def spec_cache_dir() -> Path:
+    """Where parsed big documents are kept (``$XDG_CACHE_HOME/freepik-mock/specs``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "freepik-mock" / "specs"
+
+
+def read_document(raw: bytes, cache_dir: Path | None = None) -> Any:
+    """``raw`` parsed as :func:`load_yaml` does; a big document is parsed once and then
+    read back from the cache (marshal, exact types, a few milliseconds), so the whole
+    upstream API starts in well under a second. A cache that cannot be written or read
+    only costs the parse."""
+    if len(raw) <= _CACHED_ABOVE_BYTES:
+        return load_yaml(raw)
+    import hashlib
+    import marshal
+
+    # The parser's rules and the interpreter's marshal format are part of the key.
+    key = hashlib.sha256(raw + f"|yaml1.2|{_CACHE_FORMAT}|{sys.version}".encode()).hexdigest()
+    path = (cache_dir or spec_cache_dir()) / f"{key}.marshal"
+    try:
+        return marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    document = load_yaml(raw)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(marshal.dumps(document))
+        os.replace(partial, path)
+    except (OSError, ValueError):
+        pass
+    return document
+
+
+# Bumped when what read_document returns for the same bytes changes.
+_CACHE_FORMAT: Final = 1
 
 
 def vendored_spec_dir() -> Path:
@@ -329,7 +375,7 @@ def load_spec(spec_dir: Path | str | None = None) -> Spec:
     documents: dict[Path, dict[str, Any]] = {}
     seen: dict[tuple[str, str], Path] = {}
     for source in paths:
-        doc = load_yaml(source.read_bytes())
+        doc = read_document(source.read_bytes())
         if not isinstance(doc, dict) or not str(doc.get("openapi", "")).startswith("3."):
             raise SpecError(f"{source} is not an OpenAPI 3 document")
         documents[source] = doc

@@ -13,6 +13,11 @@ WHOLE = Path(__file__).resolve().parents[1] / "fixtures" / "upstream"
 SPEC = WHOLE / "magnific-api-v1-openapi.yaml"
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
 def _drift(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     code = main(["drift", "--spec-dir", str(WHOLE), *args])
     return code, capsys.readouterr().out

@@ -142,3 +142,21 @@ async def test_a_changed_spec_changes_routes_and_auth_header(tmp_path: Path) -> 
         new = await client.get(TASKS, headers={"x-magnific-api-key": "k"})
     assert old.status_code == 401
     assert new.status_code == 200
+
+
+def test_a_big_document_is_parsed_once_then_read_from_the_cache(tmp_path: Path) -> None:
+    from mockserver.spec import read_document
+
+    # Big enough to be cached; 16:9 stays the string YAML 1.2 reads.
+    raw = (
+        "ratios: ['16:9']\nplain: 16:9\nitems:\n" + "  - {a: 1, b: 2.5, c: null}\n" * 20000
+    ).encode()
+    first = read_document(raw, tmp_path)
+    [cached] = tmp_path.iterdir()
+    assert read_document(raw, tmp_path) == first == load_yaml(raw)
+    assert first["plain"] == "16:9"
+    cached.write_bytes(b"not marshal")  # a broken cache costs the parse, nothing more
+    assert read_document(raw, tmp_path) == first
+    small = b"a: 1\n"
+    assert read_document(small, tmp_path / "none") == {"a": 1}
+    assert not (tmp_path / "none").exists()

@@ -30,8 +30,11 @@ CHECKER = jsonschema.Draft4Validator.FORMAT_CHECKER
 
 
 @pytest.fixture(scope="module")
-def app() -> Any:
-    return create_app(MockConfig(spec_dir=SPEC_DIR, clock="manual", media_check="off"))
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    # The parsed spec's cache goes to a folder of the test's own, not the user's.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield create_app(MockConfig(spec_dir=SPEC_DIR, clock="manual", media_check="off"))
 
 
 @pytest.fixture
