@@ -1,8 +1,9 @@
 """What each operation of the spec is, read from its shape and its documented answers.
 
 - ``create``: a POST without path parameters whose success answer is the task envelope
-  (``{"data": {"task_id", "status", ...}}``), or documents no body and belongs to a
-  collection of tasks (the Kling 3 Omni creates document only a description).
+  (``{"data": {"task_id", "status", ...}}``) or documents no body (the Kling 3 Omni
+  creates document only a description), or that names a task id in another shape and
+  belongs to a collection of tasks (style transfer's ``{task_id, task_status}``).
 - ``read``: a GET of one task, ``<collection>/{task-id}``, answering the envelope.
 - ``list``: a GET of a collection, answering a list of envelopes.
 - ``call``: everything else, answered synchronously with a body built from its own

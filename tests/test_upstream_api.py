@@ -9,6 +9,7 @@ not asserted here.
 
 from __future__ import annotations
 
+import json
 import struct
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -252,3 +253,33 @@ async def test_a_result_url_with_another_familys_extension_is_not_found(
     signed_elsewhere = str(image.url).replace(".png?", ".mp4?")
     # The token signs the path: a changed extension is a URL this fake never signed.
     assert (await client.get(signed_elsewhere)).status_code == 403
+
+
+async def test_every_family_with_a_webhook_url_sends_signed_webhooks_of_its_media(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    received: list[httpx.Request] = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(200)
+
+    config = MockConfig(
+        spec_dir=SPEC_DIR,
+        clock="manual",
+        media_check="off",
+        webhook_secrets=("secret",),
+        webhook_transport=httpx.MockTransport(receive),
+    )
+    transport = httpx.ASGITransport(app=create_app(config))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        body = {"prompt": "x", "webhook_url": "http://127.0.0.1:9/hook"}
+        created = await client.post("/v1/ai/mystic", json=body, headers=KEY)
+        assert created.status_code == 200
+        await client.post("/_mock/clock/advance", json={"seconds": 3600})
+    statuses = [json.loads(r.content)["status"] for r in received]
+    assert statuses == ["IN_PROGRESS", "COMPLETED"]
+    assert all(r.headers["webhook-signature"].startswith("v1,") for r in received)
+    [url] = json.loads(received[-1].content)["generated"]
+    assert "/_mock/cdn/mystic_" in url and ".png?token=" in url
