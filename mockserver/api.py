@@ -1,11 +1,13 @@
-"""The API's own operations as Starlette routes, one handler per role the spec gives an
-operation.
+"""The API's own operations as Starlette routes, one handler per kind of operation.
 
-An operation's role is read from its shape, not its name: a POST with a request body
-creates a task, a GET with a path parameter reads one, a GET without lists them.
-Handlers authenticate, parse, validate (through :mod:`mockserver.validation`) and call
-the lifecycle; they never check a field themselves. Failures are raised (``ApiError``)
-and answered by the app's one exception mapping (``errors.exception_handlers``).
+An operation's kind is read from the spec (``kinds.py``), not its name: a create
+answers the task envelope and starts a task, a read finds one task, a list pages
+through them (both only within the families they serve, ``families.py``), and any other
+operation is a synchronous call answering a body built from its own success schema
+(``synthesis.py``). Handlers authenticate, parse, validate (through
+:mod:`mockserver.validation`) and call the lifecycle; they never check a field
+themselves. Failures are raised (``ApiError``) and answered by the app's one exception
+mapping (``errors.exception_handlers``).
 
 Routes are built once from the app's :class:`~mockserver.runtime.ApiModel`; each request
 is served by the runtime of its namespace, which ``namespaces.NamespaceMiddleware`` put
@@ -25,6 +27,7 @@ from starlette.routing import Route
 
 from .constants import RUNTIME_KEY, TASK_ID_KEY
 from .errors import ApiError, json_response
+from .kinds import listed_fields, success_response
 from .reasons import unsupported_media_type
 from .spec import Operation
 from .tasks import Task, owner_of
@@ -34,6 +37,9 @@ if TYPE_CHECKING:
     from .runtime import ApiModel, MockRuntime
 
 __all__ = ["Endpoint", "api_routes", "endpoint_for", "runtime_of"]
+
+# The field of a task's answer that holds its result URLs.
+GENERATED = "generated"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -99,14 +105,17 @@ def check_media_type(operation: Operation, request: Request) -> None:
 
 def task_detail(runtime: MockRuntime, task: Task, request: Request) -> dict[str, Any]:
     """A task as the API reads it; result URLs signed afresh for the host asked."""
-    generated = runtime.results.generated(task.task_id, task.status, base_url(request))
+    media = runtime.media_of(task.family)
+    generated = runtime.results.generated(task.task_id, task.status, base_url(request), media)
     return {"task_id": task.task_id, "status": task.status, "generated": list(generated)}
 
 
 def _create_endpoint(
     model: ApiModel, operation: Operation, validator: OperationValidator
 ) -> Endpoint:
-    family = model.families[operation.operation_id]
+    family = model.families.of(operation.operation_id)
+    status_code, _, _ = success_response(operation)
+    answers = model.answers
 
     async def create_task(request: Request) -> Response:
         runtime = runtime_of(request)
@@ -124,10 +133,7 @@ def _create_endpoint(
         )
         runtime.check_media(operation.operation_id, task, params)
         request.scope[TASK_ID_KEY] = task.task_id  # the journal notes it
-        # Keys in the order the live API sends them.
-        return json_response(
-            200, {"data": {"task_id": task.task_id, "status": task.status, "generated": []}}
-        )
+        return json_response(status_code, answers.created(operation, task.task_id, task.status))
 
     return create_task
 
@@ -137,14 +143,14 @@ def _get_endpoint(model: ApiModel, operation: Operation) -> Endpoint:
         operation.path_param_ident(p.name) for p in operation.parameters if p.location == "path"
     ]
 
-    family = model.families[operation.operation_id]
+    families = model.families.served_by(operation.operation_id)
 
     async def get_task(request: Request) -> Response:
         runtime = runtime_of(request)
         owner = authenticate(runtime, operation, request)
         runtime.lifecycle.process_due()
         task = runtime.store.get(request.path_params[idents[0]])
-        if task is None or task.owner != owner or task.family != family:
+        if task is None or task.owner != owner or task.family not in families:
             raise ApiError.task_not_found()
         return json_response(200, {"data": task_detail(runtime, task, request)})
 
@@ -154,7 +160,9 @@ def _get_endpoint(model: ApiModel, operation: Operation) -> Endpoint:
 def _list_endpoint(
     model: ApiModel, operation: Operation, validator: OperationValidator
 ) -> Endpoint:
-    family = model.families[operation.operation_id]
+    families = sorted(model.families.served_by(operation.operation_id))
+    # Lists whose items declare the results too (most of the upstream API's) get them.
+    with_results = GENERATED in listed_fields(success_response(operation)[2])
 
     async def list_tasks(request: Request) -> Response:
         runtime = runtime_of(request)
@@ -162,34 +170,81 @@ def _list_endpoint(
         values = validator.query(request.query_params)
         page, page_size = int(values.get("page", 1)), int(values.get("page_size", 20))
         runtime.lifecycle.process_due()
-        found = runtime.store.statuses_for_owner(owner, family, (page - 1) * page_size, page_size)
+        found = statuses_of(runtime, owner, families, (page - 1) * page_size, page_size)
+        if with_results:
+            tasks = (runtime.store.get(task_id) for task_id, _ in found)
+            items = [task_detail(runtime, t, request) for t in tasks if t is not None]
+            return json_response(200, {"data": items})
         return json_response(200, {"data": [{"task_id": i, "status": s} for i, s in found]})
 
     return list_tasks
 
 
-def endpoint_for(
+def statuses_of(
+    runtime: MockRuntime, owner: str, families: list[str], offset: int, limit: int
+) -> list[tuple[str, str]]:
+    """``(task_id, status)`` of the owner's tasks of ``families``, newest first."""
+    if len(families) == 1:
+        return runtime.store.statuses_for_owner(owner, families[0], offset, limit)
+    # A list over several tiers (a family's list of all its tiers): each tier's newest
+    # offset + limit, merged by creation time.
+    tasks = [
+        task
+        for family in families
+        for task in runtime.store.list_for_owner(owner, family, 0, offset + limit)
+    ]
+    tasks.sort(key=lambda task: task.created_at, reverse=True)
+    return [(task.task_id, task.status) for task in tasks[offset : offset + limit]]
+
+
+def _call_endpoint(
     model: ApiModel, operation: Operation, validator: OperationValidator
-) -> Endpoint | None:
-    """The endpoint for ``operation``'s role, or None when the fake has no such role."""
-    has_path_param = any(p.location == "path" for p in operation.parameters)
-    if operation.method == "post" and validator.has_body_schema:
+) -> Endpoint:
+    has_path_params = any(p.location == "path" for p in operation.parameters)
+    answers = model.answers
+
+    async def call(request: Request) -> Response:
+        runtime = runtime_of(request)
+        authenticate(runtime, operation, request)
+        check_media_type(operation, request)
+        if has_path_params:
+            validator.path(
+                {
+                    p.name: request.path_params[operation.path_param_ident(p.name)]
+                    for p in operation.parameters
+                    if p.location == "path"
+                }
+            )
+        validator.query(request.query_params)
+        if validator.has_body_schema:
+            validator.body(await request.body())
+        status_code, body = answers.answer(operation)
+        if body is None:
+            return Response(status_code=status_code)
+        return json_response(status_code, body)
+
+    return call
+
+
+def endpoint_for(model: ApiModel, operation: Operation, validator: OperationValidator) -> Endpoint:
+    """The endpoint for ``operation``'s kind."""
+    kind = model.plan.kind(operation.operation_id)
+    if kind == "create":
         return _create_endpoint(model, operation, validator)
-    if operation.method == "get" and has_path_param:
+    if kind == "read":
         return _get_endpoint(model, operation)
-    if operation.method == "get":
+    if kind == "list":
         return _list_endpoint(model, operation, validator)
-    return None
+    return _call_endpoint(model, operation, validator)
 
 
 def api_routes(model: ApiModel) -> list[Route]:
-    """A Starlette route for each operation of the spec the fake has a role for."""
+    """A Starlette route for each operation of the spec."""
     routes = []
     for operation in model.spec:
         endpoint = endpoint_for(model, operation, model.validators[operation.operation_id])
-        if endpoint is not None:
-            methods = [operation.method.upper()]
-            routes.append(
-                Route(operation.route_path, endpoint, methods=methods, name=operation.operation_id)
-            )
+        methods = [operation.method.upper()]
+        routes.append(
+            Route(operation.route_path, endpoint, methods=methods, name=operation.operation_id)
+        )
     return routes

@@ -19,6 +19,7 @@ __all__ = [
     "NAMESPACE_QUERY",
     "REQUEST_ID_KEY",
     "RESULT_PATH",
+    "RESULT_ROUTE",
     "RUNTIME_KEY",
     "TASK_ID_KEY",
     "Brand",
@@ -32,6 +33,9 @@ CONTROL_TOKEN_HEADER: Final = "x-mock-control-token"
 # Where a completed task's video is served, in the form of the live API's CDN URLs
 # (``kling_<task_id>.mp4``), with a signed, expiring token (results.py).
 RESULT_PATH: Final = CONTROL_PREFIX + "/cdn/kling_{task_id}.mp4"
+# The route of every family's results: ``<stem>_<task_id>.<extension>`` (result_media.py),
+# which for a Kling family is RESULT_PATH.
+RESULT_ROUTE: Final = CONTROL_PREFIX + "/cdn/{stem}_{task_id}.{extension}"
 # Sample media files, so offline tests can point a task's media URLs at them.
 FIXTURES_PATH: Final = CONTROL_PREFIX + "/fixtures/"
 # Where an API request's x-request-id is kept in its ASGI scope (the journal records it).

@@ -31,13 +31,14 @@ from .constants import (
     DEFAULT_NAMESPACE,
     FIXTURES_PATH,
     NAMESPACE_QUERY,
-    RESULT_PATH,
+    RESULT_ROUTE,
 )
 from .errors import ApiError, json_response
 from .faults import BodilessStatus
 from .hosts import is_loopback_host
 from .lifecycle import IllegalTransition
 from .media import fixture_path
+from .result_media import VIDEO
 from .tasks import COMPLETED, CREATED, STATUSES, Task
 from .validation import BodyValidator
 
@@ -47,12 +48,10 @@ if TYPE_CHECKING:
 
 __all__ = ["control_routes", "result_file"]
 
-_RESULT_FILES = {"16:9": "result_16x9.mp4", "9:16": "result_9x16.mp4", "1:1": "result_1x1.mp4"}
-
 
 def result_file(aspect_ratio: str | None) -> str:
-    """The fixture a COMPLETED task's result URL serves: the one of its aspect ratio."""
-    return _RESULT_FILES.get(aspect_ratio or "", _RESULT_FILES["16:9"])
+    """The fixture a COMPLETED Kling task's result URL serves: the one of its aspect ratio."""
+    return VIDEO.file(aspect_ratio)
 
 
 def _runtime(request: Request) -> MockRuntime:
@@ -107,7 +106,11 @@ def _task_view(runtime: MockRuntime, task: Task, request: Request) -> dict[str, 
     return {
         "task_id": task.task_id,
         "status": task.status,
-        "generated": list(runtime.results.generated(task.task_id, task.status, base_url(request))),
+        "generated": list(
+            runtime.results.generated(
+                task.task_id, task.status, base_url(request), runtime.media_of(task.family)
+            )
+        ),
         "created_at": task.created_at,
         "updated_at": task.updated_at,
         "outcome": task.outcome,
@@ -130,19 +133,23 @@ _ACCESS_DENIED = (
 
 
 async def media(request: Request) -> Response:
-    """A completed task's video, behind its signed URL (results.py), which names its
-    namespace unless it is the default one: whoever fetches it sends no header."""
+    """A completed task's result (its family's media), behind its signed URL (results.py),
+    which names its namespace unless it is the default one: whoever fetches it sends no
+    header."""
     named = request.query_params.get(NAMESPACE_QUERY)
     runtime = _runtime(request) if named is None else _namespaces(request).find(named)
-    task_id = request.path_params["task_id"]
+    params = request.path_params
+    task_id = params["task_id"]
+    signed = RESULT_ROUTE.format(**params)
     token = request.query_params.get("token", "")
-    if runtime is None or not runtime.results.allows(RESULT_PATH.format(task_id=task_id), token):
+    if runtime is None or not runtime.results.allows(signed, token):
         return HTMLResponse(_ACCESS_DENIED, status_code=403)
     task = runtime.store.get(task_id)
-    if task is None or task.status != COMPLETED:
+    result = runtime.media_of(task.family) if task is not None else None
+    if task is None or result is None or task.status != COMPLETED or result.path(task_id) != signed:
         raise ApiError.with_message(404, "Not Found")
-    path: Path = runtime.media_dir / result_file(task.aspect_ratio)
-    return FileResponse(path, media_type="video/mp4")
+    path: Path = runtime.media_dir / result.file(task.aspect_ratio)
+    return FileResponse(path, media_type=result.content_type)
 
 
 async def fixture(request: Request) -> Response:
@@ -161,6 +168,7 @@ _FIXTURE_TYPES = {
     ".jpg": "image/jpeg",
     ".png": "image/png",
     ".gif": "image/gif",
+    ".wav": "audio/wav",
 }
 
 
@@ -429,7 +437,7 @@ def control_routes() -> list[Route]:
     prefix = CONTROL_PREFIX
     return [
         Route(prefix + "/health", health, methods=["GET"]),
-        Route(RESULT_PATH, media, methods=["GET"]),
+        Route(RESULT_ROUTE, media, methods=["GET"]),
         Route(FIXTURES_PATH + "{name}", fixture, methods=["GET"]),
         Route(prefix + "/clock", get_clock, methods=["GET"]),
         Route(prefix + "/clock/advance", advance_clock, methods=["POST"]),

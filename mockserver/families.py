@@ -1,15 +1,24 @@
 """Which task family each operation belongs to, read from the spec's paths alone.
 
-A family is the collection its tasks are read through: the path of its list operation,
-which is also its read operation's path without the trailing ``/{task-id}``. A task is
-read and listed only through the family that created it (the live API keeps one task
-store per family; the std and pro tiers share theirs).
+A collection is a path tasks are read through: a list operation's path, or a read
+operation's path without the trailing ``/{task-id}``. A create (a POST) *belongs* to a
+collection its path extends at a word boundary, in the same folder
+(``/v1/ai/video/kling-v3-omni-pro`` to ``/v1/ai/video/kling-v3-omni``,
+``/v1/ai/mystic`` to ``/v1/ai/mystic``), or to the collection that is its folder
+(``/v1/ai/skin-enhancer/creative`` to ``/v1/ai/skin-enhancer``).
 
-A create operation (a POST) belongs to the longest collection of the same folder whose
-path its own path starts with, up to a word boundary:
-``/v1/ai/video/kling-v3-omni-pro`` to ``/v1/ai/video/kling-v3-omni``,
-``/v1/ai/mystic`` to ``/v1/ai/mystic``. A create with no such collection is a family of
-its own, whose tasks no operation reads.
+A task's family is the longest collection its create belongs to (the create's own path
+when there is none): the std and pro tiers of Kling 3 Omni share theirs. The whole
+upstream API also has reads shared by tiers that each have a list
+(``kling-elements/{task-id}`` beside ``kling-elements-pro`` and ``kling-elements-std``)
+and lists of all tiers beside each tier's (``seedance-2-fast`` beside
+``seedance-2-fast-1080p``). So each create has a *root*, the longest collection it
+belongs to that has a read operation, and:
+
+- a read serves the creates whose root is its collection;
+- a list serves the creates that belong to its collection, where that collection is the
+  root or lies between the root and the create (``/v1/ai/video/kling-v3`` does not list
+  Kling 3 Omni tasks: their root is ``/v1/ai/video/kling-v3-omni``).
 """
 
 from __future__ import annotations
@@ -17,10 +26,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from .spec import Operation
 
-__all__ = ["collection_of", "families"]
+__all__ = ["Families", "belongs", "collection_of", "families", "task_families"]
 
 # A last path segment that is one template parameter: "/{task-id}".
 _PARAM_SEGMENT = re.compile(r"/\{[^}/]+\}$")
@@ -39,24 +49,78 @@ def collection_of(operation: Operation) -> str | None:
     return None
 
 
-def _belongs(create_path: str, collection: str) -> bool:
-    if posixpath.dirname(create_path) != posixpath.dirname(collection):
+def belongs(path: str, collection: str) -> bool:
+    """Whether ``path`` (a create's, or a narrower collection's) belongs to ``collection``."""
+    if path == collection:
+        return True
+    if posixpath.dirname(path) == collection:
+        return True
+    if posixpath.dirname(path) != posixpath.dirname(collection):
         return False
-    if not create_path.startswith(collection):
+    if not path.startswith(collection):
         return False
-    rest = create_path[len(collection) :]
-    return rest == "" or not (rest[0].isalnum())
+    return not path[len(collection)].isalnum()
+
+
+@dataclass(frozen=True, slots=True)
+class Families:
+    """Each create's family, and the families each read and list serves, by operation id."""
+
+    # create operation id -> the family its tasks belong to
+    created: dict[str, str] = field(default_factory=dict)
+    # read or list operation id -> the families whose tasks it finds
+    served: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def of(self, operation_id: str) -> str:
+        """The family a create's tasks belong to."""
+        return self.created[operation_id]
+
+    def served_by(self, operation_id: str) -> frozenset[str]:
+        """The families whose tasks a read or list operation finds."""
+        return self.served.get(operation_id, frozenset())
+
+    def all(self) -> frozenset[str]:
+        return frozenset(self.created.values())
+
+
+def task_families(
+    creates: Iterable[Operation], reads: Iterable[Operation], lists: Iterable[Operation]
+) -> Families:
+    """The families of ``creates`` and what each of ``reads`` and ``lists`` serves."""
+    creates = list(creates)
+    read_paths = {op.operation_id: collection_of(op) or op.path for op in reads}
+    list_paths = {op.operation_id: collection_of(op) or op.path for op in lists}
+    collections = set(read_paths.values()) | set(list_paths.values())
+    readable = set(read_paths.values())
+    created: dict[str, str] = {}
+    roots: dict[str, str] = {}
+    for create in creates:
+        owners = [c for c in collections if belongs(create.path, c)]
+        with_read = [c for c in owners if c in readable]
+        created[create.operation_id] = max(owners, key=len) if owners else create.path
+        roots[create.path] = max(with_read, key=len) if with_read else created[create.operation_id]
+    by_path = {op.path: created[op.operation_id] for op in creates}
+    served: dict[str, frozenset[str]] = {}
+    for op_id, collection in read_paths.items():
+        served[op_id] = frozenset(by_path[p] for p, root in roots.items() if root == collection)
+    for op_id, collection in list_paths.items():
+        served[op_id] = frozenset(
+            by_path[p]
+            for p, root in roots.items()
+            if belongs(p, collection) and belongs(collection, root)
+        )
+    return Families(created, served)
 
 
 def families(operations: Iterable[Operation]) -> dict[str, str]:
-    """Each operation's family (its collection path), by operation id."""
+    """Each operation's family by operation id, reading every POST as a create and every
+    GET with at most a trailing path parameter as a read or list: a create's family, or
+    the collection a read or list serves."""
     operations = list(operations)
-    collections = {c for c in map(collection_of, operations) if c is not None}
-    found: dict[str, str] = {}
-    for operation in operations:
-        collection = collection_of(operation)
-        if collection is None:
-            owners = [c for c in collections if _belongs(operation.path, c)]
-            collection = max(owners, key=len) if owners else operation.path
-        found[operation.operation_id] = collection
-    return found
+    gets = [op for op in operations if collection_of(op) is not None]
+    posts = [op for op in operations if op.method == "post"]
+    found = task_families(posts, [], gets).created
+    return {
+        op.operation_id: found.get(op.operation_id) or collection_of(op) or op.path
+        for op in operations
+    }

@@ -3,6 +3,7 @@
 The live API hands out ``https://cdn-magnific.freepik.com/kling_<task_id>.mp4?token=
 exp=<unix>~hmac=<64 hex>``: a URL that stops working about an hour after the answer that
 gave it. The fake hands out ``<base>/_mock/cdn/kling_<task_id>.mp4?token=exp=...~hmac=...``
+(for other families, their own stem and extension: ``result_media.py``)
 built from the host of the request that reads the task (so a fake restarted on another
 port never points at a dead one), signed with a key of this fake's own, and valid for
 ``ttl`` seconds on the fake's clock (a manual clock can expire it). Each read hands out a
@@ -21,7 +22,8 @@ import secrets
 from urllib.parse import quote
 
 from .clock import Clock
-from .constants import NAMESPACE_QUERY, RESULT_PATH
+from .constants import NAMESPACE_QUERY
+from .result_media import VIDEO, ResultMedia
 from .states import COMPLETED
 
 __all__ = ["ResultUrls"]
@@ -41,11 +43,14 @@ class ResultUrls:
         self._key = key if key is not None else secrets.token_bytes(32)
         self._suffix = "" if namespace is None else f"&{NAMESPACE_QUERY}={quote(namespace)}"
 
-    def generated(self, task_id: str, status: str, base_url: str) -> tuple[str, ...]:
-        """The ``generated`` list of a task: one signed video URL once COMPLETED."""
+    def generated(
+        self, task_id: str, status: str, base_url: str, media: ResultMedia = VIDEO
+    ) -> tuple[str, ...]:
+        """The ``generated`` list of a task: once COMPLETED, one signed URL of its
+        family's result ``media`` (a Kling video unless told otherwise)."""
         if status != COMPLETED:
             return ()
-        path = RESULT_PATH.format(task_id=task_id)
+        path = media.path(task_id)
         expires = math.ceil(self.clock.now() + self.ttl)
         token = f"exp={expires}~hmac={self._sign(path, expires)}"
         return (f"{base_url}{path}?token={token}{self._suffix}",)

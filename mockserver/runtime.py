@@ -17,15 +17,17 @@ from typing import TYPE_CHECKING, Any
 from .clock import ManualClock, TimerLoop, make_clock
 from .config import MockConfig
 from .constants import BRANDS, DEFAULT_NAMESPACE
-from .families import families
 from .faults import FaultGate, FaultRegistry, RateLimiter
 from .hosts import WebhookHostPolicy
 from .journal import Journal
+from .kinds import plan
 from .lifecycle import IllegalTransition, Lifecycle
 from .media import MediaChecker, MediaKind, media_fields
+from .result_media import VIDEO, ResultMedia, result_media
 from .results import ResultUrls
 from .spec import Spec, package_folder
-from .tasks import FAILED, InMemoryTaskStore, Task, TaskStore
+from .synthesis import Answers
+from .tasks import COMPLETED, FAILED, InMemoryTaskStore, Task, TaskStore
 from .validation import OperationValidator
 from .webhooks import WebhookDispatcher
 
@@ -49,9 +51,13 @@ class ApiModel:
     def __init__(self, config: MockConfig, spec: Spec) -> None:
         self.spec = spec
         self.api_keys = tuple(key.encode() for key in config.api_keys)
-        # Each operation's task family (its collection path): tasks are read and listed
-        # only through the family that created them.
-        self.families = families(spec)
+        # Each operation's kind (create, read, list, or a synchronous call) and the task
+        # families: tasks are read and listed only through the family that created them.
+        self.plan = plan(spec)
+        self.families = self.plan.families
+        # Each family's result (image, video, audio), by the task's family at read time.
+        self.result_media = result_media(spec, self.families.created, self.families.served)
+        self.answers = Answers(spec)
         self.validators = {op.operation_id: OperationValidator(op, config.profile) for op in spec}
         self.media_dir = fixtures_media_dir()
         self.media = MediaChecker(
@@ -100,7 +106,10 @@ class MockRuntime:
             self.state_file = StateFile(config.state)
         if store is None and self.state_file is not None:
             store = self.state_file.tasks
+        self.plan = model.plan
         self.families = model.families
+        self.result_media = model.result_media
+        self.answers = model.answers
         self.validators = model.validators
         self.clock = make_clock(config.clock)
         self.manual_clock = self.clock if isinstance(self.clock, ManualClock) else None
@@ -142,7 +151,7 @@ class MockRuntime:
             log_size=config.webhook_log_size,
             transport=config.webhook_transport,
             on_schedule=self._wake,
-            result_urls=self.results.generated,
+            result_urls=self.result_urls,
             outbox=self.state_file.outbox if self.state_file is not None else None,
         )
         self.lifecycle.subscribe(self.journal.on_transition)
@@ -164,6 +173,19 @@ class MockRuntime:
             self.lifecycle.restore(task)
         if self.state_file is not None:
             self.webhooks.restore(self.state_file.outbox.pending())
+
+    def media_of(self, family: str) -> ResultMedia:
+        """What a task of ``family`` results in (a Kling video for a family the spec
+        does not name, as tasks restored from a state file of another spec may be)."""
+        return self.result_media.get(family, VIDEO)
+
+    def result_urls(self, task_id: str, status: str, base_url: str) -> tuple[str, ...]:
+        """A task's signed result URLs, as its family's media (webhooks send them)."""
+        if status != COMPLETED:
+            return ()
+        task = self.store.get(task_id)
+        media = self.media_of(task.family) if task is not None else VIDEO
+        return self.results.generated(task_id, status, base_url, media)
 
     def _wake(self, due: float) -> None:
         self.timers.wake(due)

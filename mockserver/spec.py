@@ -29,6 +29,7 @@ __all__ = [
     "SpecError",
     "load_spec",
     "load_yaml",
+    "read_document",
     "resolve_refs",
     "to_json_schema",
     "vendored_spec_dir",
@@ -123,6 +124,20 @@ def load_yaml(text: str | bytes) -> Any:
         return yaml.load(text, Loader=_yaml12_loader())
     except yaml.YAMLError as exc:
         raise SpecError(f"not valid YAML: {exc}") from exc
+
+
+def read_document(raw: bytes, suffix: str = ".yaml") -> Any:
+    """A document's bytes parsed: ``.json`` with orjson (the whole upstream API, 1.8 MB,
+    in about 10 ms), anything else as :func:`load_yaml` does (libyaml: about 1.2 s for
+    the same API as 2.2 MB of YAML). Nothing is cached: the bytes are the only source."""
+    if suffix != ".json":
+        return load_yaml(raw)
+    import orjson
+
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise SpecError(f"not valid JSON: {exc}") from exc
 
 
 def vendored_spec_dir() -> Path:
@@ -329,7 +344,7 @@ def load_spec(spec_dir: Path | str | None = None) -> Spec:
     documents: dict[Path, dict[str, Any]] = {}
     seen: dict[tuple[str, str], Path] = {}
     for source in paths:
-        doc = load_yaml(source.read_bytes())
+        doc = read_document(source.read_bytes(), source.suffix)
         if not isinstance(doc, dict) or not str(doc.get("openapi", "")).startswith("3."):
             raise SpecError(f"{source} is not an OpenAPI 3 document")
         documents[source] = doc

@@ -836,6 +836,30 @@ class OperationValidator:
         if fields:
             self._query_validator = SchemaValidator(cs.model_fields_schema(fields))
             self._query_place = _Place(fields=places)
+        self._where = where
+        # Compiled on first use: only operations answered synchronously check them (a
+        # task's id is looked up, and an unknown one is a 404).
+        self._path: tuple[SchemaValidator, _Place] | None = None
+
+    def path(self, values: Mapping[str, str]) -> None:
+        """Check the path parameters (as sent, read lax as FastAPI reads them, by their
+        spec names); raises RequestInvalid."""
+        if self._path is None:
+            fields: dict[str, cs.ModelField] = {}
+            places: dict[str, _Place] = {}
+            for param in self.operation.parameters:
+                if param.location == "path":
+                    compiler = _Compiler(
+                        strict=False, null_is_absent=False, where=f"{self._where} path {param.name}"
+                    )
+                    core, places[param.name] = compiler.compile(param.schema)
+                    fields[param.name] = cs.model_field(core)
+            self._path = SchemaValidator(cs.model_fields_schema(fields)), _Place(fields=places)
+        validator, place = self._path
+        try:
+            validator.validate_python(dict(values))
+        except ValidationError as exc:
+            raise RequestInvalid(_problems(exc, "path", place)) from None
 
     @property
     def has_body_schema(self) -> bool:

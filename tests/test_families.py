@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.families import collection_of, families
+from mockserver.families import belongs, collection_of, families, task_families
 from mockserver.spec import Operation, Parameter, load_spec
 
 ID = Parameter("task-id", "path", True, {"type": "string"})
@@ -63,3 +63,66 @@ def test_only_reads_and_lists_serve_a_collection() -> None:
     assert collection_of(_op("post", "/v1/a")) is None
     two = Parameter("n", "path", True, {"type": "string"})
     assert collection_of(_op("get", "/v1/{n}/{task-id}", two, ID)) is None
+
+
+def _tiers(*paths: tuple[str, str]) -> list[Operation]:
+    return [_op(m, p, ID) if p.endswith("}") else _op(m, p) for m, p in paths]
+
+
+def test_a_read_shared_by_tiers_serves_each_tier_and_each_tier_lists_its_own() -> None:
+    base = "/v1/ai/image-to-video/kling-elements"
+    ops = _tiers(
+        ("post", base + "-pro"),
+        ("post", base + "-std"),
+        ("get", base + "-pro"),
+        ("get", base + "-std"),
+        ("get", base + "/{task-id}"),
+    )
+    found = task_families(ops[:2], ops[4:], ops[2:4])
+    assert found.of(f"post {base}-pro") == base + "-pro"
+    assert found.served_by(f"get {base}/{{task-id}}") == {base + "-pro", base + "-std"}
+    assert found.served_by(f"get {base}-pro") == {base + "-pro"}
+
+
+def test_a_list_of_all_tiers_beside_each_tiers_list() -> None:
+    base = "/v1/ai/video/seedance-2-fast"
+    ops = _tiers(
+        ("post", base + "-480p"),
+        ("post", base + "-1080p"),
+        ("get", base + "-480p"),
+        ("get", base + "-1080p"),
+        ("get", base),
+        ("get", base + "/{task-id}"),
+    )
+    found = task_families(ops[:2], ops[5:], ops[2:5])
+    assert found.served_by(f"get {base}") == {base + "-480p", base + "-1080p"}
+    assert found.served_by(f"get {base}-480p") == {base + "-480p"}
+    assert found.served_by(f"get {base}/{{task-id}}") == {base + "-480p", base + "-1080p"}
+
+
+def test_a_neighbour_family_with_a_read_of_its_own_is_not_listed() -> None:
+    ops = _tiers(
+        ("post", "/v1/ai/video/kling-v3-omni-pro"),
+        ("post", "/v1/ai/video/kling-v3-pro"),
+        ("get", "/v1/ai/video/kling-v3-omni"),
+        ("get", "/v1/ai/video/kling-v3"),
+        ("get", "/v1/ai/video/kling-v3-omni/{task-id}"),
+        ("get", "/v1/ai/video/kling-v3/{task-id}"),
+    )
+    found = task_families(ops[:2], ops[4:], ops[2:4])
+    assert found.served_by("get /v1/ai/video/kling-v3") == {"/v1/ai/video/kling-v3"}
+    assert found.served_by("get /v1/ai/video/kling-v3-omni/{task-id}") == {
+        "/v1/ai/video/kling-v3-omni"
+    }
+
+
+def test_a_create_in_a_collections_folder_belongs_to_it() -> None:
+    ops = _tiers(
+        ("post", "/v1/ai/skin-enhancer/creative"),
+        ("get", "/v1/ai/skin-enhancer"),
+        ("get", "/v1/ai/skin-enhancer/{task-id}"),
+    )
+    found = task_families(ops[:1], ops[2:], ops[1:2])
+    assert found.of("post /v1/ai/skin-enhancer/creative") == "/v1/ai/skin-enhancer"
+    assert belongs("/v1/ai/skin-enhancer/creative", "/v1/ai/skin-enhancer")
+    assert not belongs("/v1/ai/skin-enhancer/creative/more", "/v1/ai/skin-enhancer")

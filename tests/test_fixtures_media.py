@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+import wave
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -53,11 +54,15 @@ VIDEOS: dict[str, Video] = {
 }
 
 IMAGES: dict[str, Picture] = {
+    "result_image.png": Picture(512, 512, "PNG"),
     "image_valid.jpg": Picture(512, 512, "JPEG"),
     "image_valid.png": Picture(640, 480, "PNG"),
     "image_too_small.png": Picture(299, 299, "PNG"),
     "image_wrong_format.gif": Picture(512, 512, "GIF"),
 }
+
+# name -> (seconds, sample rate): mono 16-bit PCM WAV.
+SOUNDS: dict[str, tuple[int, int]] = {"result_audio.wav": (1, 8000)}
 
 ISO_BMFF = sorted(name for name, v in VIDEOS.items() if v.container in ("mp4", "mov"))
 MAJOR_BRAND = {"mp4": b"isom", "mov": b"qt  "}
@@ -101,7 +106,7 @@ def _top_level_boxes(data: bytes) -> list[str]:
 
 def test_media_dir_holds_exactly_the_expected_files() -> None:
     present = {p.name for p in MEDIA.iterdir()}
-    assert present == set(VIDEOS) | set(IMAGES) | {"MANIFEST.json"}
+    assert present == set(VIDEOS) | set(IMAGES) | set(SOUNDS) | {"MANIFEST.json"}
 
 
 @pytest.mark.parametrize("name", ISO_BMFF)
@@ -132,18 +137,30 @@ def test_image_magic_bytes(name: str) -> None:
 
 def test_manifest_lists_every_file_once() -> None:
     names = [entry["name"] for entry in _manifest()["files"]]
-    assert sorted(names) == sorted(set(VIDEOS) | set(IMAGES))
+    assert sorted(names) == sorted(set(VIDEOS) | set(IMAGES) | set(SOUNDS))
     assert len(names) == len(set(names))
 
 
-@pytest.mark.parametrize("name", sorted(set(VIDEOS) | set(IMAGES)))
+@pytest.mark.parametrize("name", sorted(set(VIDEOS) | set(IMAGES) | set(SOUNDS)))
 def test_manifest_sha256_and_size_match_file(name: str) -> None:
     entry = _manifest_entries()[name]
     data = (MEDIA / name).read_bytes()
     assert entry["sha256"] == hashlib.sha256(data).hexdigest()
     assert entry["bytes"] == len(data)
-    assert entry["kind"] == ("video" if name in VIDEOS else "image")
+    kind = "video" if name in VIDEOS else "audio" if name in SOUNDS else "image"
+    assert entry["kind"] == kind
     assert entry["purpose"].strip()
+
+
+@pytest.mark.parametrize("name", sorted(SOUNDS))
+def test_sound_is_a_short_mono_wav(name: str) -> None:
+    seconds, rate = SOUNDS[name]
+    with wave.open(str(MEDIA / name), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, rate)
+        assert abs(wav.getnframes() / rate - seconds) <= DURATION_TOLERANCE_S
+        frames = wav.readframes(wav.getnframes())
+    assert max(frames) > 0  # a tone, not silence
+    assert _manifest_entries()[name]["rate"] == rate
 
 
 def test_sizes_stay_small() -> None:

@@ -142,3 +142,15 @@ async def test_a_changed_spec_changes_routes_and_auth_header(tmp_path: Path) -> 
         new = await client.get(TASKS, headers={"x-magnific-api-key": "k"})
     assert old.status_code == 401
     assert new.status_code == 200
+
+
+def test_a_json_document_is_read_as_json_and_a_broken_one_is_a_spec_error() -> None:
+    from mockserver.spec import read_document
+
+    assert read_document(b'{"ratios": ["16:9"], "n": 1.5}', ".json") == {
+        "ratios": ["16:9"],
+        "n": 1.5,
+    }
+    assert read_document(b"plain: 16:9\n") == {"plain": "16:9"}  # YAML 1.2: a string
+    with pytest.raises(SpecError, match="not valid JSON"):
+        read_document(b'{"a": ', ".json")

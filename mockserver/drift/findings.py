@@ -102,6 +102,9 @@ class NotCovered:
     operations: tuple[str, ...] = ()
 
 
+_SEVERITIES = tuple(severity.value for severity in Severity)
+
+
 @dataclass(frozen=True, slots=True)
 class DriftReport:
     """The outcome of comparing the vendored spec with one or more upstream sources."""
@@ -119,6 +122,22 @@ class DriftReport:
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)
+
+    def by_family(self) -> dict[str, dict[str, int]]:
+        """Per task family, in path order: how many operations were compared and how
+        many findings of each severity concern it (a finding about several families
+        counts in each). Operations without a family count under their own label."""
+        out: dict[str, dict[str, int]] = {}
+
+        def row(family: str) -> dict[str, int]:
+            return out.setdefault(family, dict.fromkeys(["compared", *_SEVERITIES], 0))
+
+        for label in self.compared:
+            row(self.families.get(label, label))["compared"] += 1
+        for finding in self.findings:
+            for family in dict.fromkeys(self.families.get(op, op) for op in finding.operations):
+                row(family)[finding.severity.value] += 1
+        return dict(sorted(out.items()))
 
     def of(self, severity: Severity) -> list[Finding]:
         return [finding for finding in self.findings if finding.severity is severity]

@@ -28,6 +28,9 @@ _VERDICT = {
 # A grouped info line names its operations up to this many, then counts them.
 _NAMED_OPERATIONS = 4
 _ORDER = (Severity.BREAKING, Severity.NON_BREAKING, Severity.INFO)
+_COUNTED = tuple(severity.value for severity in _ORDER)
+# Reports comparing more operations than this list them per family (a whole API).
+_LISTED_OPERATIONS = 24
 
 
 def render(
@@ -86,9 +89,17 @@ def render_text(
         f"freepik-mock drift: {report.vendored} (old) vs upstream (new)",
         *(f"  upstream: {source}" for source in report.sources),
         "",
-        "Compared:",
-        *(f"  {label}  <- {origin}" for label, origin in report.compared.items()),
     ]
+    by_family = report.by_family()
+    if len(report.compared) <= _LISTED_OPERATIONS:
+        lines += ["Compared:"]
+        lines += [f"  {label}  <- {origin}" for label, origin in report.compared.items()]
+    else:
+        # A whole API: one line per task family, not hundreds of operations.
+        origins = ", ".join(dict.fromkeys(report.compared.values()))
+        lines += [
+            f"Compared: {len(report.compared)} operations in {len(by_family)} families <- {origins}"
+        ]
     if not report.compared:
         lines.append("  nothing: the upstream source holds none of the covered operations")
     if report.missing:
@@ -116,6 +127,13 @@ def render_text(
         lines += ["", f"{severity.value.upper()} ({len(found)}):"]
         for finding in found:
             lines += _text_finding(finding)
+    drifted = {family: row for family, row in by_family.items() if any(row[s] for s in _COUNTED)}
+    if len(by_family) > 1 and drifted:
+        lines += ["", f"By family ({len(drifted)} of {len(by_family)} drifted):"]
+        width = max(len(family) for family in drifted)
+        for family, row in drifted.items():
+            counts = ", ".join(f"{row[s]} {s}" for s in _COUNTED if row[s])
+            lines.append(f"  {family:<{width}}  {counts}")
     if not report.findings:
         lines += ["", "No differences in what was compared."]
     lines += ["", *_result(report, fail_on, update)]
@@ -174,6 +192,7 @@ def render_json(
             for note in report.not_covered
         ],
         "families": report.families,
+        "by_family": report.by_family(),
         "summary": {severity.value: report.count(severity) for severity in _ORDER},
         "fail_on": fail_on.value,
         "exit_code": report.exit_code(fail_on) if update is None else update.exit_code(fail_on),
