@@ -332,6 +332,15 @@ async def clear_faults(request: Request) -> Response:
     return json_response(200, {"data": []})
 
 
+# One route per path, so that a 405 names every method the path takes (Allow).
+_FAULT_HANDLERS = {"GET": list_faults, "POST": add_fault, "DELETE": clear_faults}
+
+
+async def faults(request: Request) -> Response:
+    method = "GET" if request.method == "HEAD" else request.method
+    return await _FAULT_HANDLERS[method](request)
+
+
 async def journal(request: Request) -> Response:
     runtime = _guard(request)
     limit = _whole_number(request.query_params.get("limit"))
@@ -447,9 +456,7 @@ def control_routes() -> list[Route]:
         Route(prefix + "/tasks/{task_id}/timeline", task_timeline, methods=["GET"]),
         Route(prefix + "/webhooks", webhook_log, methods=["GET"]),
         Route(prefix + "/webhooks/drain", drain_webhooks, methods=["POST"]),
-        Route(prefix + "/faults", list_faults, methods=["GET"]),
-        Route(prefix + "/faults", add_fault, methods=["POST"]),
-        Route(prefix + "/faults", clear_faults, methods=["DELETE"]),
+        Route(prefix + "/faults", faults, methods=list(_FAULT_HANDLERS)),
         Route(prefix + "/requests", journal, methods=["GET"]),
         Route(prefix + "/reset", reset, methods=["POST"]),
         Route(prefix + "/namespaces", list_namespaces, methods=["GET"]),

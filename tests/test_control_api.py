@@ -315,3 +315,13 @@ async def test_the_dashboard_is_loopback_only_or_asks_for_the_token() -> None:
     app = create_app(MockConfig(clock="manual", control=False))
     async with client_for(app) as local:
         assert (await local.get("/_mock/ui")).status_code == 404
+
+
+async def test_a_method_a_control_path_does_not_take_is_a_405_naming_every_one_it_does() -> None:
+    async with fake() as client:
+        wrong = await client.put("/_mock/faults")
+        assert (await client.delete("/_mock/faults")).status_code == 200
+        assert (await client.get("/_mock/faults")).json() == {"data": []}
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "DELETE, GET, HEAD, POST"
+    assert wrong.json() == {"message": "Method Not Allowed"}
