@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import orjson
 
-from .state import StateError
+from .state import DUE_ALREADY, StateError
 from .states import TERMINAL_STATUSES
 from .tasks import Task
 from .webhooks import Delivery
@@ -384,34 +384,25 @@ class SQLiteBackend:
                 claimed.append(_delivery(tuple(fields)))
             return claimed
 
-    def next_delivery_due(self, now: float) -> float | None:
-        rows = self._rows(
-            "SELECT MIN(due_at), MIN(lease_until) FROM deliveries d WHERE namespace=? AND seq=("
-            "SELECT MIN(seq) FROM deliveries WHERE namespace=d.namespace AND "
+    def next_delivery_due(self) -> float | None:
+        heads = self._rows(
+            "SELECT due_at, lease_until, lease_owner FROM deliveries d WHERE namespace=? AND "
+            "seq=(SELECT MIN(seq) FROM deliveries WHERE namespace=d.namespace AND "
             "task_id=d.task_id)",
             self.namespace,
         )
-        due, lease = rows[0]
-        if lease is not None:
-            # A claimed head is due again once its lease runs out (or its process ends).
-            unclaimed = self._rows(
-                "SELECT MIN(due_at) FROM deliveries d WHERE namespace=? AND lease_owner IS NULL "
-                "AND seq=(SELECT MIN(seq) FROM deliveries WHERE namespace=d.namespace AND "
-                "task_id=d.task_id)",
-                self.namespace,
-            )[0][0]
-            expired = lease <= time.time() or any(
-                _process_gone(owner)
-                for (owner,) in self._rows(
-                    "SELECT DISTINCT lease_owner FROM deliveries WHERE namespace=? AND "
-                    "lease_owner IS NOT NULL",
-                    self.namespace,
-                )
-            )
-            due = unclaimed
-            if expired:
-                due = now if due is None else min(float(due), now)
-        return None if due is None else float(due)
+        wall = time.time()
+        due: float | None = None
+        gone: dict[str, bool] = {}
+        for due_at, lease_until, owner in heads:
+            if owner is None:
+                due = float(due_at) if due is None else min(due, float(due_at))
+                continue
+            if owner not in gone:
+                gone[owner] = _process_gone(owner)
+            if lease_until <= wall or gone[owner]:
+                return DUE_ALREADY  # a claim to take over
+        return due
 
     def finish_delivery(self, delivery: Delivery, at: float, log_entry: dict[str, Any]) -> bool:
         with self._write() as db:

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import redis
 
-from .state import StateError
+from .state import DUE_ALREADY, StateError
 from .states import TERMINAL_STATUSES
 from .tasks import Task
 from .webhooks import Delivery
@@ -394,16 +394,15 @@ class RedisBackend:
         )
         return [delivery_from_json(raw) for raw in claimed]
 
-    def next_delivery_due(self, now: float) -> float | None:
+    def next_delivery_due(self) -> float | None:
         keys = self.keys
         pipe = self._redis.pipeline(transaction=False)
         pipe.zrange(keys("wh", "ready"), 0, 0, withscores=True)
         pipe.zrange(keys("wh", "leases"), 0, 0, withscores=True)
         ready, leased = pipe.execute()
-        due = float(ready[0][1]) if ready else None
         if leased and float(leased[0][1]) <= time.time():
-            due = now if due is None else min(due, now)
-        return due
+            return DUE_ALREADY
+        return float(ready[0][1]) if ready else None
 
     def finish_delivery(self, delivery: Delivery, at: float, log_entry: dict[str, Any]) -> bool:
         return self._release_claim(delivery, at, log_entry, retried=False)

@@ -387,11 +387,10 @@ class SharedWebhooks(WebhookDispatcher):
         """Nothing: a shared move queues its webhook itself (SharedLifecycle._apply)."""
 
     def next_due(self) -> float | None:
-        now = self.clock.now()
-        due = self._backend.next_delivery_due(now)
+        due = self._backend.next_delivery_due()
         if self.clock.mode == "manual":
             return due
-        poll = now + POLL_INTERVAL
+        poll = self.clock.now() + POLL_INTERVAL
         return poll if due is None else min(due, poll)
 
     def process_due(self, now: float | None = None) -> int:

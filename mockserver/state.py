@@ -11,6 +11,7 @@ namespace apart (Redis keys ``fm:{namespace}:...``, SQLite rows with a namespace
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -20,6 +21,7 @@ from .webhooks import Delivery
 
 __all__ = [
     "DEFAULT_NAMESPACE",
+    "DUE_ALREADY",
     "LEASE_MARGIN",
     "SharedBackend",
     "State",
@@ -31,6 +33,8 @@ __all__ = [
 
 # The namespace of requests that name none.
 DEFAULT_NAMESPACE: Final = "default"
+# When a delivery whose claim ran out is due: before any time a caller compares it with.
+DUE_ALREADY: Final = -math.inf
 # A claimed delivery is taken over when its claim is this much older than the webhook
 # timeout: its process died (or hung) in the middle of the attempt.
 LEASE_MARGIN: Final = 2.0
@@ -104,8 +108,9 @@ class SharedBackend(Protocol):
     # task's next one for a lease, and another takes it over when the lease runs out.
     def claim(self, now: float, limit: int) -> list[Delivery]: ...
 
-    def next_delivery_due(self, now: float) -> float | None:
-        """When a delivery may next be claimed (``now`` if a lease ran out)."""
+    def next_delivery_due(self) -> float | None:
+        """When a delivery may next be claimed: :data:`DUE_ALREADY` if a claim's lease
+        ran out (not "now": the caller's now is earlier than any the backend reads)."""
         ...
 
     def finish_delivery(self, delivery: Delivery, at: float, log_entry: dict[str, Any]) -> bool:

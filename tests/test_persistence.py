@@ -19,6 +19,7 @@ from helpers import wait_until
 
 from mockserver import MockConfig, create_app
 from mockserver.persistence import SQLiteBackend, StateFileError
+from mockserver.state import DUE_ALREADY
 from mockserver.tasks import COMPLETED, CREATED, IN_PROGRESS, Task
 from mockserver.webhooks import Delivery
 
@@ -120,7 +121,7 @@ def test_a_claim_whose_process_is_gone_is_taken_over_at_once(tmp_path: Path) -> 
     )
     assert child.stdout.strip() == "1"
     try:
-        assert state.next_delivery_due(10.0) == 10.0
+        assert state.next_delivery_due() == DUE_ALREADY
         taken = state.claim(10.0, 10)
         assert [(d.webhook_id, d.attempts) for d in taken] == [("w1", 0)]
         assert state.claim(10.0, 10) == []  # ours now, and we are alive

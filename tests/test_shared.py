@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 from helpers import AUTH, CREATE, TASKS, VIDEO, client_for
-from redis_server import redis_server, redis_url  # noqa: F401  (fixtures)
 
 from mockserver import MockConfig, create_app
 from mockserver.runtime import MockRuntime
