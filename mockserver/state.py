@@ -183,7 +183,13 @@ def open_state(config: MockConfig, namespace: str = DEFAULT_NAMESPACE) -> State:
         "log_size": config.webhook_log_size,
     }
     if is_redis_url(config.state):
-        from .redis_state import RedisBackend  # redis-py: only Redis state needs it
+        try:
+            from .redis_state import RedisBackend  # redis-py: only Redis state needs it
+        except ImportError as exc:
+            raise StateError(
+                f"--state {config.state} needs redis-py ({exc}): "
+                "pip install 'freepik-mock[redis]'"
+            ) from None
 
         return State(RedisBackend(config.state, namespace, **sizes))
     from .persistence import SQLiteBackend  # sqlite3: start-up time only --state needs
