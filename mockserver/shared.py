@@ -33,7 +33,14 @@ from .hosts import WebhookHostPolicy
 from .journal import BODY_LIMIT, Journal
 from .lifecycle import IllegalTransition, Lifecycle
 from .state import SharedBackend
-from .states import FINISH, FORCED, START, STATUSES, TERMINAL_STATUSES, next_status
+from .states import (
+    FINISH,
+    FORCED,
+    START,
+    STATUSES,
+    TERMINAL_STATUSES,
+    next_status,
+)
 from .tasks import Task, Transition
 from .webhooks import _MAX_IN_FLIGHT, Delivery, WebhookDispatcher
 
@@ -80,16 +87,24 @@ class SharedManualClock(ManualClock):
 
 class SharedTaskStore:
     """A :class:`~mockserver.tasks.TaskStore` read from the backend. It changes only
-    through :class:`SharedLifecycle`, whose moves are compare-and-sets."""
+    through :class:`SharedLifecycle`, whose moves are compare-and-sets.
+
+    A read is as of the clock: :meth:`get` applies its task's due steps (so that their
+    webhooks go out once, from whoever reads first), and lists show each task's status
+    as its schedule gives it now, leaving the moves to the due-set scan."""
 
     def __init__(self, backend: SharedBackend) -> None:
         self._backend = backend
+        # Set by SharedLifecycle: bring one task up to date, and what its status is now.
+        self.catch_up: Callable[[Task], Task] = lambda task: task
+        self.status_now: Callable[[Task], str] = lambda task: task.status
 
     def add(self, task: Task) -> None:
         self._backend.add_task(task, None)
 
     def get(self, task_id: str) -> Task | None:
-        return self._backend.get_task(task_id)
+        task = self._backend.get_task(task_id)
+        return None if task is None else self.catch_up(task)
 
     def put(self, task: Task) -> None:
         raise TypeError("a shared task changes through SharedLifecycle only (compare-and-set)")
@@ -98,15 +113,22 @@ class SharedTaskStore:
         raise TypeError("a shared task changes through SharedLifecycle only (compare-and-set)")
 
     def list_for_owner(self, owner: str, family: str, offset: int, limit: int) -> list[Task]:
-        return self._backend.page(owner, family, offset, limit)
+        return [self._as_now(t) for t in self._backend.page(owner, family, offset, limit)]
 
     def statuses_for_owner(
         self, owner: str, family: str, offset: int, limit: int
     ) -> list[tuple[str, str]]:
-        return self._backend.status_page(owner, family, offset, limit)
+        return [
+            (task.task_id, self.status_now(task))
+            for task in self._backend.page(owner, family, offset, limit)
+        ]
 
     def all(self) -> list[Task]:
-        return self._backend.all_tasks()
+        return [self._as_now(task) for task in self._backend.all_tasks()]
+
+    def _as_now(self, task: Task) -> Task:
+        status = self.status_now(task)
+        return task if status == task.status else task.replace(status=status)
 
     def clear(self) -> None:
         self._backend.clear_tasks()
@@ -243,6 +265,10 @@ class SharedLifecycle(Lifecycle):
         self._backend = backend
         self._webhooks = webhooks
         self._journaled = journal_size > 0
+        store = self.store
+        assert isinstance(store, SharedTaskStore)
+        store.catch_up = lambda task: self._catch_up(task, self.clock.now())[0]
+        store.status_now = self._status_at_now
 
     def _admit(self, task: Task) -> None:
         due = self._due_of(task)
@@ -270,9 +296,18 @@ class SharedLifecycle(Lifecycle):
         return poll if due is None else min(due, poll)
 
     def process_due(self, now: float | None = None) -> int:
-        now = self.clock.now() if now is None else now
-        due = self._backend.due_tasks(now, _SCAN_LIMIT)
-        return sum(self._catch_up(task_id, now) for task_id in due)
+        """Apply the steps due by ``now`` (the timer and clock advances pass it). Without
+        ``now`` (a handler about to read) nothing: a read is as of the clock already
+        (SharedTaskStore), and a backlog of due tasks is the scan's to work through, not
+        every request's."""
+        if now is None:
+            return 0
+        applied = 0
+        for task_id in self._backend.due_tasks(now, _SCAN_LIMIT):
+            task = self._backend.get_task(task_id)
+            if task is not None:
+                applied += self._catch_up(task, now)[1]
+        return applied
 
     def force(self, task_id: str, status: str, reason: str | None = None) -> Task:
         task = self._get(task_id)
@@ -315,13 +350,13 @@ class SharedLifecycle(Lifecycle):
         step = self._step(task)
         return None if step is None else step[1]
 
-    def _catch_up(self, task_id: str, now: float) -> int:
-        """Apply the steps of one task that are due by ``now``; how many this process did."""
+    def _catch_up(self, task: Task, now: float) -> tuple[Task, int]:
+        """``task`` with the steps due by ``now`` applied, by this process or another,
+        and how many this process applied."""
         applied = 0
-        task = self._backend.get_task(task_id)
         for _ in range(2 * len(STATUSES)):
-            step = None if task is None else self._step(task)
-            if task is None or step is None or step[1] > now:
+            step = self._step(task)
+            if step is None or step[1] > now:
                 break
             event, due = step
             status = next_status(task.status, event, task.outcome)
@@ -329,11 +364,28 @@ class SharedLifecycle(Lifecycle):
                 break
             moved = task.moved(status, due)
             if self._apply(task, moved):
-                applied += 1
                 task = moved
-            else:
-                task = self._backend.get_task(task_id)  # another process moved it
-        return applied
+                applied += 1
+            else:  # another process moved it: go on from where it is now
+                found = self._backend.get_task(task.task_id)
+                if found is None:
+                    break
+                task = found
+        return task, applied
+
+    def _status_at_now(self, task: Task) -> str:
+        """The status ``task``'s schedule gives it now, whether or not it was applied."""
+        now = self.clock.now()
+        status = task.status
+        for _ in range(2 * len(STATUSES)):
+            step = self._step(task.replace(status=status))
+            if step is None or step[1] > now:
+                break
+            found = next_status(status, step[0], task.outcome)
+            if found is None:
+                break
+            status = found
+        return status
 
     def _apply(self, before: Task, after: Task) -> bool:
         """One move as a compare-and-set, with its webhook and journal entry; listeners

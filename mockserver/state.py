@@ -187,8 +187,7 @@ def open_state(config: MockConfig, namespace: str = DEFAULT_NAMESPACE) -> State:
             from .redis_state import RedisBackend  # redis-py: only Redis state needs it
         except ImportError as exc:
             raise StateError(
-                f"--state {config.state} needs redis-py ({exc}): "
-                "pip install 'freepik-mock[redis]'"
+                f"--state {config.state} needs redis-py ({exc}): pip install 'freepik-mock[redis]'"
             ) from None
 
         return State(RedisBackend(config.state, namespace, **sizes))

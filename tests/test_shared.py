@@ -157,7 +157,7 @@ async def test_a_claim_left_by_a_process_that_died_is_taken_over_after_its_lease
         runtime = app.state.mock
         assert runtime.manual_clock is not None
         runtime.manual_clock.advance(1.5)
-        runtime.lifecycle.process_due()
+        runtime.lifecycle.process_due(runtime.clock.now())
         dead._lease = 0.3  # type: ignore[attr-defined]
         [claimed] = dead.claim(runtime.clock.now(), 10)
         dead.close()
@@ -186,7 +186,7 @@ async def test_namespaces_on_one_state_do_not_disturb_each_other(state: str) -> 
         first.journal.record({"kind": "note"})
         assert first.manual_clock is not None and second.manual_clock is not None
         first.manual_clock.advance(100)
-        assert first.lifecycle.process_due() == 2
+        assert first.lifecycle.process_due(first.clock.now()) == 2
         assert second.store.get(task.task_id) is None and len(second.store) == 0
         assert second.faults.list() == [] and second.journal.entries() == []
         assert second.clock.now() < first.clock.now()
@@ -227,7 +227,10 @@ def test_many_runtimes_racing_on_one_task_move_it_once(state: str) -> None:
 
         async def race() -> list[int]:
             return await asyncio.gather(
-                *(asyncio.to_thread(runtime.lifecycle.process_due) for runtime in runtimes)
+                *(
+                    asyncio.to_thread(runtime.lifecycle.process_due, runtime.clock.now())
+                    for runtime in runtimes
+                )
             )
 
         assert sum(asyncio.run(race())) == 4  # two steps of two tasks, once each
