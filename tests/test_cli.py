@@ -466,6 +466,7 @@ def test_start_up_warns_of_unknown_variables_and_says_what_it_serves() -> None:
         "  control API /_mock: off (--no-control): only /_mock/health and media answer",
         "  profile: observed: answers as the live API was recorded answering",
         "  access log: off: requests are not logged (--access-log logs each)",
+        "  state: in memory: this process only (--state to share or keep it)",
     ]
     assert "k-secret-1" not in completed.stderr + completed.stdout
 

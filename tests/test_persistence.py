@@ -224,7 +224,7 @@ def test_two_servers_on_one_state_file_serve_one_fake(tmp_path: Path) -> None:
 
 
 def test_in_process_app_restores_tasks_and_moves_them_on(tmp_path: Path) -> None:
-    config = MockConfig(state=tmp_path / "state.db", clock="manual")
+    config = MockConfig(state=str(tmp_path / "state.db"), clock="manual")
 
     async def first_run() -> list[str]:
         app = create_app(config)

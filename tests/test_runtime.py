@@ -70,7 +70,7 @@ def test_ensure_started_follows_the_event_loop() -> None:
 
 def test_shutdown_leaves_the_state_file_whole(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    runtime = create_app(MockConfig(state=path)).state.mock
+    runtime = create_app(MockConfig(state=str(path))).state.mock
     assert runtime.state.shared
     runtime.lifecycle.create("owner", "http://h", {}, family="/f")
     assert Path(f"{path}-wal").exists()
