@@ -36,6 +36,7 @@ from .beyond import (
 )
 from .procs import ProcessSet
 from .report import Report, render, write_chart
+from .shared_state import measure_shared_state
 from .suite import (
     BARE,
     FAKE,
@@ -248,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{hooks.loaded.p99_ms:.2f} ms vs {hooks.baseline.p99_ms:.2f} ms",
                 flush=True,
             )
+            # Shared state (benchmarks/shared_state.py): its own section of the report.
+            shared = measure_shared_state(procs, log_dir, generate, connections=connections[-1],
+                                          seconds=seconds, rounds=rounds)  # fmt: skip
             access = check_access_log(procs, log_dir)
             access = AccessLogCheck(access.requests, access.lines_default + run_lines,
                                     access.lines_with_flag)  # fmt: skip
@@ -300,13 +304,13 @@ def main(argv: list[str] | None = None) -> int:
     chart_path = output / f"{stem}.png"
     if (chart_ok or quick) and write_chart(report, chart_path):
         report.chart = chart_path.name
-    text = render(report)
+    text = render(report) + "\n" + shared.markdown()
     result_path = output / f"{stem}.md"
     result_path.write_text(text)
     if not quick and args.output is None:
         if report.chart:
             report.chart = f"results/{chart_path.name}"
-        (BENCH_DIR / "RESULTS.md").write_text(render(report))
+        (BENCH_DIR / "RESULTS.md").write_text(render(report) + "\n" + shared.markdown())
     print()
     print(text)
     print(f"written: {result_path}" + (f" and {chart_path}" if report.chart else ""))

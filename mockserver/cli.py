@@ -225,10 +225,15 @@ def _add_serve(sub: Any) -> None:
     add("--max-header-bytes", type=int, help="largest request head accepted (16384)")
     add(
         "--state",
-        type=Path,
-        metavar="PATH",
-        help="keep tasks and pending webhooks in this SQLite file across restarts "
-        "(default: in memory only)",
+        metavar="PATH|URL",
+        help="keep state in this SQLite file or Redis (redis://host:port/db), shared by "
+        "every process naming it and kept across restarts (default: in memory only)",
+    )
+    add(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="serve from N processes sharing the socket (needs --state; default 1)",
     )
     add(
         "--media-check",
@@ -326,13 +331,28 @@ def banner(config: MockConfig) -> list[str]:
         if config.access_log
         else "off: requests are not logged (--access-log logs each)"
     )
+    workers = f", served by {config.workers} worker processes" if config.workers > 1 else ""
+    state = (
+        "in memory: this process only (--state to share or keep it)"
+        if config.state is None
+        else f"shared in {_redacted(config.state)}{workers}"
+    )
     return [
         f"  clock: {clock}",
         f"  API keys: {accepted}",
         f"  control API /_mock: {control}",
         f"  profile: {profile}",
         f"  access log: {access}",
+        f"  state: {state}",
     ]
+
+
+def _redacted(state: str) -> str:
+    """A state URL without the password it may carry."""
+    scheme, found, rest = state.partition("://")
+    if found and "@" in rest:
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return state
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -404,12 +424,16 @@ def _serve(args: argparse.Namespace) -> int:
     def stop(signum: int, frame: object) -> None:
         server.should_exit = True
 
-    # SIGTERM/SIGINT is a normal stop: graceful (in-flight requests finish, state is
-    # flushed), then exit 0. This handler covers a signal that comes before uvicorn
-    # installs its own, and the one uvicorn re-raises after shutting down (which would
-    # otherwise kill the process with -15).
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    def run() -> None:
+        # SIGTERM/SIGINT is a normal stop: graceful (in-flight requests finish, state is
+        # flushed), then exit 0. This handler covers a signal that comes before uvicorn
+        # installs its own, and the one uvicorn re-raises after shutting down (which
+        # would otherwise kill the process with -15).
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
+
     # The URL first: tests and tools read the first line of stdout.
     print(f"freepik-mock serving on http://{host}:{port}", flush=True)
     print("\n".join([*warnings, *banner(config)]), file=sys.stderr, flush=True)
@@ -418,10 +442,21 @@ def _serve(args: argparse.Namespace) -> int:
     # (measured with 50,000 creates; one pass every few seconds under load).
     gc.freeze()
     gc.enable()  # paused by main() for start-up
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run(sockets=[sock])
+    status = 0
+    if config.workers > 1:
+        from .workers import run_workers
+
+        def run_worker() -> None:
+            # An app of its own (about 20 ms): no connection, timer or random generator
+            # crosses the fork; the parent's app only proved that the settings work.
+            server.config.app = create_app(config)
+            run()
+
+        status = run_workers(config.workers, run_worker, prepare=app.state.mock.state.close)
+    else:
+        run()
     print("freepik-mock stopped", flush=True)
-    return 0
+    return status
 
 
 def _add_contract(sub: Any) -> None:

@@ -107,8 +107,11 @@ class MockConfig:
     # The HTTP implementation `serve` runs: httptools when installed (auto), or h11.
     http: Literal["auto", "httptools", "h11"] = "auto"
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
-    # A SQLite file keeping tasks and pending webhooks across restarts; None: memory only.
-    state: Path | None = None
+    # Where state lives: None (this process's memory), a SQLite file path, or a Redis
+    # URL (redis://host:port/db); a file or Redis is shared by every process naming it.
+    state: str | None = None
+    # Processes serving one socket (`serve --workers`); more than one needs shared state.
+    workers: int = 1
     # Reference media checks (media.py): off, url (what the URL shows) or probe (download).
     media_check: MediaCheckMode = "url"
     # file:// media URLs are read from under this folder only; None refuses them.
@@ -253,6 +256,21 @@ def _check_access(config: MockConfig) -> None:
         raise SettingError("control_token", "cannot be empty (leave it unset for loopback only)")
 
 
+def _check_state(config: MockConfig) -> None:
+    if isinstance(config.state, os.PathLike):  # a Path from Python callers: kept as text
+        object.__setattr__(config, "state", os.fspath(config.state))
+    if config.state == "":
+        raise SettingError("state", "cannot be empty (leave it unset to keep state in memory)")
+    if config.workers < 1:
+        raise SettingError("workers", f"must be at least 1, not {config.workers}")
+    if config.workers > 1 and config.state is None:
+        raise SettingError(
+            "workers",
+            f"{config.workers} needs shared state: give {{state}} a SQLite file or a "
+            "redis://host:port/db URL (in memory, each worker would hold tasks of its own)",
+        )
+
+
 def _check_limits(config: MockConfig) -> None:
     if config.latency_ms < 0:
         raise SettingError("latency_ms", f"must be >= 0, not {config.latency_ms}")
@@ -280,6 +298,7 @@ _CHECKS: tuple[Callable[[MockConfig], None], ...] = (
     _check_webhooks,
     _check_access,
     _check_limits,
+    _check_state,
 )
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "FaultGate",
     "FaultRegistry",
     "RateLimiter",
+    "check_fault_status",
 ]
 
 
@@ -67,6 +68,15 @@ class Fault:
         return asdict(self)
 
 
+def check_fault_status(status: int | None) -> None:
+    """Refuse a fault status that cannot carry the API's JSON body."""
+    if status in BODILESS_STATUSES:
+        raise BodilessStatus(
+            f"status {status} cannot be a fault: a {status} answer has no body, and a "
+            "fault answers with the API's JSON body (1xx, 204, 205 and 304 are refused)"
+        )
+
+
 class FaultRegistry:
     def __init__(self) -> None:
         self._faults: list[Fault] = []
@@ -82,11 +92,7 @@ class FaultRegistry:
         delay_ms: int = 0,
         drop: bool = False,
     ) -> Fault:
-        if status in BODILESS_STATUSES:
-            raise BodilessStatus(
-                f"status {status} cannot be a fault: a {status} answer has no body, and a "
-                "fault answers with the API's JSON body (1xx, 204, 205 and 304 are refused)"
-            )
+        check_fault_status(status)
         fault = Fault(next(self._ids), method.upper(), path, status, times, delay_ms, drop)
         self._faults.append(fault)
         return fault

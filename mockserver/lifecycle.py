@@ -124,9 +124,13 @@ class Lifecycle:
             request_json=orjson.dumps(params).decode(),
             family=family,
         )
+        self._admit(task)
+        return task
+
+    def _admit(self, task: Task) -> None:
+        """Store a new task and put it on the schedule."""
         self.store.add(task)
         self._enqueue(task)
-        return task
 
     def restore(self, task: Task) -> None:
         """Re-arm the schedule of a task loaded from persistent storage (oldest first)."""

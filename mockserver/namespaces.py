@@ -72,8 +72,9 @@ class Namespaces:
 
     def get(self, name: str) -> MockRuntime:
         """The runtime of ``name``, made on first use; :class:`NamespaceRefused` if the
-        name is malformed, the fake holds its limit, or the state backend keeps only
-        the default namespace."""
+        name is malformed or the fake holds its limit. With shared state (``--state``)
+        the namespace's tasks, faults, clock, journal and webhook log live in the
+        backend under its name, so every process serving it sees the same."""
         runtime = self._runtimes.get(name)
         if runtime is not None:
             return runtime
@@ -83,13 +84,6 @@ class Namespaces:
                 400,
                 f"{NAMESPACE_HEADER} must be 1 to 64 letters, digits, '.', '_' or '-' "
                 f"(not '.' or '..'), not {name!r}",
-            )
-        if self.config.state is not None:
-            raise NamespaceRefused(
-                400,
-                f"namespaces need memory state for now: this fake keeps its state in a "
-                f"SQLite file (--state), which holds the {DEFAULT_NAMESPACE!r} namespace "
-                f"only; send no {NAMESPACE_HEADER} header",
             )
         if len(self._runtimes) >= self.limit:
             raise NamespaceRefused(
@@ -109,6 +103,7 @@ class Namespaces:
         runtime = self._runtimes.pop(name, None)
         if runtime is None:
             return False
+        runtime.reset()  # with shared state, its keys or rows go too
         await runtime.shutdown()
         return True
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .clock import ManualClock, TimerLoop, make_clock
+from .clock import ManualClock, SystemClock, TimerLoop, make_clock
 from .config import MockConfig
 from .constants import BRANDS, DEFAULT_NAMESPACE
 from .faults import FaultGate, FaultRegistry, RateLimiter
@@ -26,13 +26,14 @@ from .media import MediaChecker, MediaKind, media_fields
 from .result_media import VIDEO, ResultMedia, result_media
 from .results import ResultUrls
 from .spec import Spec, package_folder
+from .state import open_state
 from .synthesis import Answers
 from .tasks import COMPLETED, FAILED, InMemoryTaskStore, Task, TaskStore
 from .validation import OperationValidator
 from .webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:
-    from .persistence import StateFile
+    from .shared import SharedWebhooks
 
 __all__ = ["ApiModel", "MockRuntime", "fixtures_media_dir"]
 
@@ -99,80 +100,102 @@ class MockRuntime:
         self.model = model
         self.spec = model.spec
         self.api_keys = model.api_keys
-        self.state_file: StateFile | None = None
-        if config.state is not None:
-            from .persistence import StateFile  # sqlite3: start-up time only --state needs
-
-            self.state_file = StateFile(config.state)
-        if store is None and self.state_file is not None:
-            store = self.state_file.tasks
+        self.state = open_state(config, namespace)
+        backend = self.state.backend
+        if store is not None and backend is not None:
+            raise ValueError("a store of your own and shared state (--state) exclude each other")
         self.plan = model.plan
         self.families = model.families
         self.result_media = model.result_media
         self.answers = model.answers
         self.validators = model.validators
-        self.clock = make_clock(config.clock)
+        if backend is None:
+            self.clock = make_clock(config.clock)
+        else:
+            from .shared import SharedManualClock  # only shared state needs it
+
+            self.clock = SharedManualClock(backend) if config.clock == "manual" else SystemClock()
         self.manual_clock = self.clock if isinstance(self.clock, ManualClock) else None
-        self.store: TaskStore = store if store is not None else InMemoryTaskStore()
         self.media_dir = model.media_dir
         self.media = model.media
         self._media_fields = model.media_fields
         self._media_jobs: set[asyncio.Task[None]] = set()
         self.key_headers = model.key_headers
         secret_headers = model.secret_headers
-        self.journal = Journal(self.clock, config.journal_size, secret_headers)
-        self.faults = FaultRegistry()
         self.rate_limiter = RateLimiter(self.clock) if config.rate_limit else None
-        self.fault_gate = FaultGate(
-            self.faults, latency_ms=config.latency_ms, rate_limiter=self.rate_limiter
-        )
         scale = config.time_scale
-        self.lifecycle = Lifecycle(
-            self.store,
-            self.clock,
-            in_progress_after=config.in_progress_after * scale,
-            complete_after=config.complete_after * scale,
-            failure_rate=config.failure_rate,
-            seed=config.seed,
-            on_schedule=self._wake,
-        )
+        # Shared state signs result URLs with the namespace's key, so that a URL one
+        # process handed out works through every other.
         self.results = ResultUrls(
             self.clock,
             config.result_url_ttl,
+            key=backend.result_key() if backend is not None else None,
             namespace=None if namespace == DEFAULT_NAMESPACE else namespace,
         )
-        self.webhooks = WebhookDispatcher(
-            self.clock,
-            secrets=config.webhook_secrets,
-            scheme=config.signing,
-            retry_delays=[d * scale for d in config.webhook_retry_delays],
-            timeout=config.webhook_timeout,
-            hosts=WebhookHostPolicy(config.webhook_allow, allow_any=config.webhook_allow_any),
-            log_size=config.webhook_log_size,
-            transport=config.webhook_transport,
-            on_schedule=self._wake,
-            result_urls=self.result_urls,
-            outbox=self.state_file.outbox if self.state_file is not None else None,
+        webhook_settings: dict[str, Any] = {
+            "secrets": config.webhook_secrets,
+            "scheme": config.signing,
+            "retry_delays": [d * scale for d in config.webhook_retry_delays],
+            "timeout": config.webhook_timeout,
+            "hosts": WebhookHostPolicy(config.webhook_allow, allow_any=config.webhook_allow_any),
+            "log_size": config.webhook_log_size,
+            "transport": config.webhook_transport,
+            "on_schedule": self._wake,
+            "result_urls": self.result_urls,
+        }
+        lifecycle_settings: dict[str, Any] = {
+            "in_progress_after": config.in_progress_after * scale,
+            "complete_after": config.complete_after * scale,
+            "failure_rate": config.failure_rate,
+            "seed": config.seed,
+            "on_schedule": self._wake,
+        }
+        if backend is None:
+            self.store: TaskStore = store if store is not None else InMemoryTaskStore()
+            self.journal = Journal(self.clock, config.journal_size, secret_headers)
+            self.faults = FaultRegistry()
+            self.lifecycle = Lifecycle(self.store, self.clock, **lifecycle_settings)
+            self.webhooks = WebhookDispatcher(self.clock, **webhook_settings)
+            self.lifecycle.subscribe(self.journal.on_transition)
+            self.lifecycle.subscribe(self.webhooks.on_transition)
+            for task in self.store.all():  # a store of the caller's may hold tasks
+                self.lifecycle.restore(task)
+        else:
+            from .shared import (
+                SharedFaults,
+                SharedJournal,
+                SharedLifecycle,
+                SharedTaskStore,
+                SharedWebhooks,
+            )
+
+            # A shared move queues its webhook and journal entry itself, atomically.
+            self.store = SharedTaskStore(backend)
+            self.journal = SharedJournal(backend, self.clock, secret_headers)
+            self.faults = SharedFaults(backend)
+            shared_webhooks: SharedWebhooks = SharedWebhooks(
+                backend, self.clock, **webhook_settings
+            )
+            self.webhooks = shared_webhooks
+            self.lifecycle = SharedLifecycle(
+                backend,
+                self.clock,
+                webhooks=shared_webhooks,
+                journal_size=config.journal_size,
+                **lifecycle_settings,
+            )
+        self.fault_gate = FaultGate(
+            self.faults, latency_ms=config.latency_ms, rate_limiter=self.rate_limiter
         )
-        self.lifecycle.subscribe(self.journal.on_transition)
-        self.lifecycle.subscribe(self.webhooks.on_transition)
         self.timers = TimerLoop(self.clock, [self.lifecycle, self.webhooks])
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
-        self._restore()
 
     def __repr__(self) -> str:
         return (
             f"MockRuntime(namespace={self.namespace!r}, config={self.config!r}, "
             f"tasks={len(self.store)})"
         )
-
-    def _restore(self) -> None:
-        """Re-arm what a store already holds: unfinished tasks and pending webhooks."""
-        for task in self.store.all():
-            self.lifecycle.restore(task)
-        if self.state_file is not None:
-            self.webhooks.restore(self.state_file.outbox.pending())
 
     def media_of(self, family: str) -> ResultMedia:
         """What a task of ``family`` results in (a Kling video for a family the spec
@@ -268,9 +291,7 @@ class MockRuntime:
         await self.timers.stop()
         await self.webhooks.aclose()
         self._loop = None
-        if self.state_file is not None:
-            self.state_file.close()
-            self.state_file = None
+        self.state.close()
 
     def reset(self) -> None:
         """Forget tasks, faults, deliveries and the journal."""

@@ -16,9 +16,9 @@ import json
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .clock import Clock
 from .config import SigningScheme
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Delivery",
-    "DeliveryOutbox",
     "WebhookDispatcher",
 ]
 
@@ -61,23 +60,6 @@ class Delivery:
     due_at: float = 0.0
 
 
-class DeliveryOutbox(Protocol):
-    """Where pending deliveries are also written, so they outlive the process.
-
-    The dispatcher calls it as deliveries are queued, fail an attempt, and end
-    (delivered, refused or given up on); :meth:`WebhookDispatcher.restore` takes back
-    what was still pending.
-    """
-
-    def enqueued(self, delivery: Delivery) -> None: ...
-
-    def attempted(self, delivery: Delivery) -> None: ...
-
-    def finished(self, delivery: Delivery) -> None: ...
-
-    def clear(self) -> None: ...
-
-
 class WebhookDispatcher:
     """Queues, sends, retries and logs webhook deliveries."""
 
@@ -93,11 +75,9 @@ class WebhookDispatcher:
         log_size: int = 10_000,
         transport: httpx.AsyncBaseTransport | None = None,
         on_schedule: Callable[[float], None] | None = None,
-        outbox: DeliveryOutbox | None = None,
         result_urls: Callable[[str, str, str], tuple[str, ...]] = lambda *_: (),
     ) -> None:
         self.clock = clock
-        self._outbox = outbox
         # (task id, status, base URL) -> the task's ``generated`` list (results.py).
         self._result_urls = result_urls
         self._secrets = tuple(secrets) or (DEFAULT_WEBHOOK_SECRET,)
@@ -121,7 +101,7 @@ class WebhookDispatcher:
         self._starting: deque[str] = deque()
         self._pumping: asyncio.Handle | None = None
         self._log: deque[dict[str, Any]] = deque(maxlen=log_size)
-        # Attempts by outcome since start (metrics.py), kept past the log's size and resets.
+        # Attempts this process made, by outcome (metrics.py); never cleared by a reset.
         self.outcomes: Counter[str] = Counter()
 
     @property
@@ -133,8 +113,17 @@ class WebhookDispatcher:
 
     def on_transition(self, change: Transition) -> None:
         """Lifecycle listener: queue the webhook for a status change, if one was asked for."""
-        if not change.webhook_url:
+        delivery = self.delivery_for(change)
+        if delivery is None:
             return
+        self._queues.setdefault(change.task_id, deque()).append(delivery)
+        if change.task_id not in self._busy:
+            self._start(change.task_id)
+
+    def delivery_for(self, change: Transition) -> Delivery | None:
+        """The webhook a status change sends, if its task asked for them."""
+        if not change.webhook_url:
+            return None
         payload = {
             "task_id": change.task_id,
             "status": change.status,
@@ -150,24 +139,7 @@ class WebhookDispatcher:
             reason=change.failure_reason if change.status == FAILED else None,
             due_at=change.at,
         )
-        self._queues.setdefault(change.task_id, deque()).append(delivery)
-        if self._outbox is not None:
-            self._outbox.enqueued(delivery)
-        if change.task_id not in self._busy:
-            self._start(change.task_id)
-
-    def restore(self, deliveries: Iterable[Delivery]) -> None:
-        """Queue deliveries left pending by an earlier run (in their order), due now."""
-        now = self.clock.now()
-        for delivery in deliveries:
-            delivery.due_at = now
-            queue = self._queues.setdefault(delivery.task_id, deque())
-            queue.append(delivery)
-            if delivery.task_id not in self._busy:
-                self._busy.add(delivery.task_id)
-                heapq.heappush(self._retries, (now, next(self._sequence), delivery.task_id))
-        if self._retries and self._on_schedule is not None:
-            self._on_schedule(now)
+        return delivery
 
     def next_due(self) -> float | None:
         return self._retries[0][0] if self._retries else None
@@ -193,7 +165,7 @@ class WebhookDispatcher:
         """Wait until no attempt is in flight or about to begin; True if that happened
         within ``timeout``."""
         deadline = time.monotonic() + timeout
-        while self._running or self._starting:
+        while self._running or not self._idle():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
@@ -209,8 +181,6 @@ class WebhookDispatcher:
         self._starting.clear()
         self._retries.clear()
         self._log.clear()
-        if self._outbox is not None:
-            self._outbox.clear()
 
     async def aclose(self) -> None:
         self._starting.clear()
@@ -224,6 +194,10 @@ class WebhookDispatcher:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+    def _idle(self) -> bool:
+        """Whether no attempt waits to begin (the pump has nothing to start)."""
+        return not self._starting
 
     def _start(self, task_id: str) -> None:
         self._busy.add(task_id)
@@ -240,15 +214,23 @@ class WebhookDispatcher:
         """
         self._pumping = None
         loop = asyncio.get_running_loop()
-        for _ in range(min(_STARTS_PER_TURN, len(self._starting))):
-            queue = self._queues.get(self._starting.popleft())
-            if not queue:
-                continue  # cleared meanwhile
-            running = loop.create_task(self._attempt(queue[0]))
+        for _ in range(_STARTS_PER_TURN):
+            delivery = self._next_to_start()
+            if delivery is None:
+                break
+            running = loop.create_task(self._attempt(delivery))
             self._running.add(running)
             running.add_done_callback(self._running.discard)
-        if self._starting:
+        if not self._idle():
             self._pumping = loop.call_soon(self._pump)
+
+    def _next_to_start(self) -> Delivery | None:
+        """The next delivery whose attempt waits to begin, if any."""
+        while self._starting:
+            queue = self._queues.get(self._starting.popleft())
+            if queue:  # else cleared meanwhile
+                return queue[0]
+        return None
 
     def _refusal(self, url: str) -> str | None:
         import httpx  # here, not at the top: see the TYPE_CHECKING import
@@ -268,6 +250,31 @@ class WebhookDispatcher:
         return f"host {host!r} is not loopback and not allowed (--webhook-allow)"
 
     async def _attempt(self, delivery: Delivery) -> None:
+        entry, started, verdict = await self._send(delivery)
+        if verdict != "error":
+            entry["outcome"] = verdict
+            self._logged(entry)
+            self._finish(delivery, started)
+        elif delivery.attempts < self.max_attempts:
+            due = started + self.retry_delays[delivery.attempts - 1]
+            delivery.due_at = due
+            entry.update(outcome="retrying", next_attempt_at=due)
+            self._logged(entry)
+            heapq.heappush(self._retries, (due, next(self._sequence), delivery.task_id))
+            if self._on_schedule is not None:
+                self._on_schedule(due)
+        else:
+            entry["outcome"] = "failed"
+            self._logged(entry)
+            self._finish(delivery, started)
+
+    def _logged(self, entry: dict[str, Any]) -> None:
+        self._log.append(entry)
+        self.outcomes[entry["outcome"]] += 1
+
+    async def _send(self, delivery: Delivery) -> tuple[dict[str, Any], float, str]:
+        """One attempt at ``delivery``: its log entry, the time it is logged at, and
+        ``delivered``, ``refused`` (not sent: a host not allowed) or ``error``."""
         import httpx  # here, not at the top: see the TYPE_CHECKING import
 
         delivery.attempts += 1
@@ -287,10 +294,8 @@ class WebhookDispatcher:
             entry["reason"] = delivery.reason
         refusal = self._refusal(delivery.url)
         if refusal is not None:
-            entry.update(error=f"refused: {refusal}", outcome="refused")
-            self._logged(entry)
-            self._finish(delivery, started)
-            return
+            entry["error"] = f"refused: {refusal}"
+            return entry, started, "refused"
         # Wall-clock time even under a manual clock: receivers check it against their own.
         timestamp = int(time.time())
         headers = {
@@ -319,33 +324,10 @@ class WebhookDispatcher:
         except Exception as exc:  # an in-process receiver that crashed counts as a failure
             ok, entry["error"] = False, f"{type(exc).__name__}: {exc}"
         entry["duration_ms"] = round((time.monotonic() - wall) * 1000, 3)
-        if ok:
-            entry["outcome"] = "delivered"
-            self._logged(entry)
-            self._finish(delivery, started)
-        elif delivery.attempts < self.max_attempts:
-            due = started + self.retry_delays[delivery.attempts - 1]
-            delivery.due_at = due
-            entry.update(outcome="retrying", next_attempt_at=due)
-            self._logged(entry)
-            if self._outbox is not None:
-                self._outbox.attempted(delivery)
-            heapq.heappush(self._retries, (due, next(self._sequence), delivery.task_id))
-            if self._on_schedule is not None:
-                self._on_schedule(due)
-        else:
-            entry["outcome"] = "failed"
-            self._logged(entry)
-            self._finish(delivery, started)
-
-    def _logged(self, entry: dict[str, Any]) -> None:
-        self._log.append(entry)
-        self.outcomes[entry["outcome"]] += 1
+        return entry, started, "delivered" if ok else "error"
 
     def _finish(self, delivery: Delivery, at: float) -> None:
         """``delivery`` is done with, its last attempt at ``at``: on to the task's next."""
-        if self._outbox is not None:
-            self._outbox.finished(delivery)
         queue = self._queues.get(delivery.task_id)
         if queue and queue[0] is delivery:
             queue.popleft()

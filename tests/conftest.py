@@ -22,6 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
+# The redis_server and redis_url fixtures (a real redis-server per session).
+pytest_plugins = ["redis_server"]
+
 CREATE_PATH = "/v1/ai/reference-to-video/kling-v3-omni-std"
 LIST_PATH = "/v1/ai/reference-to-video/kling-v3-omni"
 VALID_BODY: dict[str, Any] = {"video_url": "https://example.com/reference.mp4"}

@@ -191,6 +191,10 @@ SAME_SETTINGS: dict[str, tuple[list[str], dict[str, str]]] = {
     "--result-url-ttl": (["--result-url-ttl", "60"], {"RESULT_URL_TTL": "60"}),
     "--max-header-bytes": (["--max-header-bytes", "1000"], {"MAX_HEADER_BYTES": "1000"}),
     "--state": (["--state", "/srv/state.db"], {"STATE": "/srv/state.db"}),
+    "--workers": (
+        ["--workers", "2", "--state", "/srv/state.db"],
+        {"WORKERS": "2", "STATE": "/srv/state.db"},
+    ),
     "--media-check": (["--media-check", "probe"], {"MEDIA_CHECK": "probe"}),
     "--media-root": (["--media-root", "/srv/media"], {"MEDIA_ROOT": "/srv/media"}),
     "--media-max-bytes": (["--media-max-bytes", "10"], {"MEDIA_MAX_BYTES": "10"}),
@@ -413,14 +417,19 @@ def test_a_bad_variable_gets_one_line_and_exit_2(
         ({"profile": "spec"}, "  profile: spec: answers as the spec's examples word them"),
         ({}, "  access log: off: requests are not logged (--access-log logs each)"),
         ({"access_log": True}, "  access log: on: one line per request"),
+        ({}, "  state: in memory: this process only (--state to share or keep it)"),
+        (
+            {"state": "redis://:pw@cache:6379/0", "workers": 3},
+            "  state: shared in redis://***@cache:6379/0, served by 3 worker processes",
+        ),
     ],
 )
 def test_the_banner_says_how_the_fake_is_set_up(settings: dict[str, Any], said: str) -> None:
     config = MockConfig(**settings)
     lines = banner(config)
     assert said in lines
-    assert len(lines) == 5
-    assert not any(secret in "".join(lines) for secret in ("k-1", "k-2", "t-1"))
+    assert len(lines) == 6
+    assert not any(secret in "".join(lines) for secret in ("k-1", "k-2", "t-1", ":pw@"))
 
 
 # Serving replaced by a probe, as in SERVE_PROGRAM: what does start-up print?
@@ -458,6 +467,7 @@ def test_start_up_warns_of_unknown_variables_and_says_what_it_serves() -> None:
         "  control API /_mock: off (--no-control): only /_mock/health and media answer",
         "  profile: observed: answers as the live API was recorded answering",
         "  access log: off: requests are not logged (--access-log logs each)",
+        "  state: in memory: this process only (--state to share or keep it)",
     ]
     assert "k-secret-1" not in completed.stderr + completed.stdout
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,7 +129,7 @@ def test_from_env_reads_every_kind_of_field() -> None:
             clock="manual",  # Literal
             api_keys="k1, k2,,",  # tuple of str, blanks dropped
             webhook_retry_delays="0.5,1",  # tuple of float
-            state="/tmp/state.db",  # Path | None
+            state="/tmp/state.db",  # str | None
             seed="7",  # int | None
             control_token="t0ken",  # str | None
             control="0",
@@ -144,7 +143,7 @@ def test_from_env_reads_every_kind_of_field() -> None:
     assert config.clock == "manual"
     assert config.api_keys == ("k1", "k2")
     assert config.webhook_retry_delays == (0.5, 1.0)
-    assert config.state == Path("/tmp/state.db")
+    assert config.state == "/tmp/state.db"
     assert config.seed == 7
     assert config.control_token == "t0ken"
     assert config.control is False

@@ -221,18 +221,21 @@ def test_a_result_url_of_a_namespace_works_without_the_header() -> None:
     asyncio.run(scenario())
 
 
-def test_with_a_state_file_only_the_default_namespace_is_served(tmp_path: Path) -> None:
+def test_on_a_state_file_namespaces_stay_apart_and_every_app_on_it_sees_them(
+    tmp_path: Path,
+) -> None:
     async def scenario() -> None:
-        async with fake_app(state=tmp_path / "state.db") as (app, client):
-            refused = await client.post(
-                CREATE, json={"video_url": VIDEO}, headers={**AUTH, **ns("a")}
-            )
-            assert refused.status_code == 400
-            assert "memory state" in refused.json()["message"]
-            assert (await client.get("/_mock/tasks", headers=ns("a"))).status_code == 400
-            await create_in(client, None)
-            await create_in(client, "default")  # naming the default is fine
-            assert len(app.state.mock.store) == 2
+        state = tmp_path / "state.db"
+        async with fake_app(state=state) as (first, client), fake_app(state=state) as (_, other):
+            in_a = await create_in(client, "a")
+            in_default = await create_in(client, None)
+            seen_a = await other.get("/_mock/tasks", headers=ns("a"))
+            seen_default = await other.get("/_mock/tasks")
+            assert [t["task_id"] for t in seen_a.json()["data"]] == [in_a]
+            assert [t["task_id"] for t in seen_default.json()["data"]] == [in_default]
+            await other.post("/_mock/reset", headers=ns("a"))
+            assert (await client.get("/_mock/tasks", headers=ns("a"))).json()["data"] == []
+            assert len(first.state.mock.store) == 1
 
     asyncio.run(scenario())
 

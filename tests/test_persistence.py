@@ -1,10 +1,14 @@
-"""``--state PATH``: tasks and pending webhooks survive restarts and ``kill -9``."""
+"""``--state PATH``: tasks and pending webhooks survive restarts and ``kill -9``, and
+every process naming the file shares them."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +18,16 @@ from conftest import CREATE_PATH, LIST_PATH, VALID_BODY, Receiver, serve_fake
 from helpers import wait_until
 
 from mockserver import MockConfig, create_app
-from mockserver.persistence import StateFile, StateFileError
+from mockserver.persistence import SQLiteBackend, StateFileError
+from mockserver.state import DUE_ALREADY
 from mockserver.tasks import COMPLETED, CREATED, IN_PROGRESS, Task
 from mockserver.webhooks import Delivery
 
 KEY = {"x-freepik-api-key": "persist-key"}
+
+
+def StateFile(path: Path, namespace: str = "default", lease: float = 5.0) -> SQLiteBackend:
+    return SQLiteBackend(path, namespace, lease=lease)
 
 
 def _task(task_id: str, owner: str = "o", status: str = CREATED, family: str = "") -> Task:
@@ -37,83 +46,129 @@ def _task(task_id: str, owner: str = "o", status: str = CREATED, family: str = "
     )
 
 
+def _delivery(webhook_id: str, task_id: str, event: str = IN_PROGRESS) -> Delivery:
+    return Delivery(webhook_id, task_id, event, "http://127.0.0.1:1/hook", b"{}", due_at=2.0)
+
+
 def test_state_file_round_trips_tasks_and_deliveries(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     state = StateFile(path)
-    state.tasks.add(_task("a"))
-    state.tasks.add(_task("b"))
-    state.tasks.put(_task("a", status=COMPLETED))
-    first = Delivery("w1", "a", IN_PROGRESS, "http://127.0.0.1:1/hook", b'{"x":1}')
-    second = Delivery("w2", "a", COMPLETED, "http://127.0.0.1:1/hook", b'{"x":2}')
-    done = Delivery("w3", "b", IN_PROGRESS, "http://127.0.0.1:1/hook", b"{}")
-    for delivery in (first, second, done):
-        state.outbox.enqueued(delivery)
-    first.attempts = 2
-    state.outbox.attempted(first)
-    state.outbox.finished(done)
+    state.add_task(_task("a"), 2.0)
+    state.add_task(_task("b"), 2.0)
+    first, second = _delivery("w1", "a"), _delivery("w2", "a", COMPLETED)
+    assert state.move(_task("a"), _task("a", status=IN_PROGRESS), 4.0, first, None)
+    assert state.move(
+        _task("a", status=IN_PROGRESS), _task("a", status=COMPLETED), None, second, None
+    )
     state.close()
 
     reopened = StateFile(path)
     try:
-        assert [t.task_id for t in reopened.tasks.list_for_owner("o", "", 0, 10)] == ["b", "a"]
-        task = reopened.tasks.get("a")
+        assert [t.task_id for t in reopened.page("o", "", 0, 10)] == ["b", "a"]
+        task = reopened.get_task("a")
         assert task is not None
         assert task.status == COMPLETED
         assert task.base_url == "http://127.0.0.1:2"
-        pending = reopened.outbox.pending()
-        assert [(d.webhook_id, d.attempts, d.body) for d in pending] == [
-            ("w1", 2, b'{"x":1}'),
-            ("w2", 0, b'{"x":2}'),
-        ]
+        assert reopened.due_tasks(10.0, 10) == ["b"]
+        assert reopened.pending_deliveries() == 2
+        # A task's deliveries go out one at a time: only its first may be claimed.
+        claimed = reopened.claim(10.0, 10)
+        assert [d.webhook_id for d in claimed] == ["w1"]
+        claimed[0].attempts = 1
+        assert reopened.finish_delivery(claimed[0], 10.0, {"task_id": "a", "outcome": "delivered"})
+        assert [d.webhook_id for d in reopened.claim(10.0, 10)] == ["w2"]
+        assert reopened.delivery_log("a") == [{"task_id": "a", "outcome": "delivered"}]
     finally:
         reopened.close()
 
 
-def test_a_lifecycle_step_is_written_to_the_state_file(tmp_path: Path) -> None:
+def test_a_move_is_a_compare_and_set(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    state = StateFile(path)
-    state.tasks.add(_task("a"))
-    started = state.tasks.advance("a", False, 2.0)
-    assert started is not None and (started.previous, started.status) == (CREATED, IN_PROGRESS)
-    assert state.tasks.advance("a", False, 3.0) is None  # started already
-    state.close()
+    first, second = StateFile(path), StateFile(path)
+    try:
+        first.add_task(_task("a"), 2.0)
+        moved = _task("a", status=IN_PROGRESS)
+        # Two processes apply the same step: one changes the task and queues the webhook.
+        assert first.move(_task("a"), moved, 4.0, _delivery("w1", "a"), {"kind": "transition"})
+        assert not second.move(_task("a"), moved, 4.0, _delivery("w2", "a"), {"kind": "transition"})
+        assert second.pending_deliveries() == 1
+        assert len(second.journal_entries()) == 1
+        task = second.get_task("a")
+        assert task is not None and task.status == IN_PROGRESS
+    finally:
+        first.close()
+        second.close()
 
-    reopened = StateFile(path)
+
+def test_a_claim_whose_process_is_gone_is_taken_over_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    state = StateFile(path, lease=600)
+    state.add_task(_task("a"), 2.0)
+    state.move(_task("a"), _task("a", status=IN_PROGRESS), 4.0, _delivery("w1", "a"), None)
+    # A process claims the delivery and dies in the middle of sending it (kill -9).
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from mockserver.persistence import SQLiteBackend; "
+            "b = SQLiteBackend(sys.argv[1], 'default', lease=600); "
+            "print(len(b.claim(10.0, 10)))",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert child.stdout.strip() == "1"
     try:
-        assert reopened.tasks.get("a") == _task("a", status=IN_PROGRESS)._replace(updated_at=2.0)
-        finished = reopened.tasks.advance("a", True, 4.0)
-        assert finished is not None and finished.base_url == "http://127.0.0.1:2"
+        assert state.next_delivery_due() == DUE_ALREADY
+        taken = state.claim(10.0, 10)
+        assert [(d.webhook_id, d.attempts) for d in taken] == [("w1", 0)]
+        assert state.claim(10.0, 10) == []  # ours now, and we are alive
     finally:
-        reopened.close()
-    again = StateFile(path)
-    try:
-        found = again.tasks.get("a")
-        assert found is not None and (found.status, found.updated_at) == (COMPLETED, 4.0)
-    finally:
-        again.close()
+        state.close()
 
 
 def test_tasks_keep_their_family_across_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     state = StateFile(path)
-    state.tasks.add(_task("a", family="/v1/video"))
-    state.tasks.add(_task("b", family="/v1/reference"))
-    state.tasks.add(_task("c", family="/v1/video"))
-    state.tasks.advance("a", False, 2.0)
+    state.add_task(_task("a", family="/v1/video"), 2.0)
+    state.add_task(_task("b", family="/v1/reference"), 2.0)
+    state.add_task(_task("c", family="/v1/video"), 2.0)
+    state.move(_task("a"), _task("a", status=IN_PROGRESS), 4.0, None, None)
     state.close()
 
     reopened = StateFile(path)
     try:
-        assert reopened.tasks.statuses_for_owner("o", "/v1/video", 0, 10) == [
+        assert reopened.status_page("o", "/v1/video", 0, 10) == [
             ("c", CREATED),
             ("a", IN_PROGRESS),
         ]
-        listed = reopened.tasks.list_for_owner("o", "/v1/reference", 0, 10)
+        listed = reopened.page("o", "/v1/reference", 0, 10)
         assert listed == [_task("b", family="/v1/reference")]
-        assert reopened.tasks.statuses_for_owner("o", "/v1/other", 0, 10) == []
-        assert reopened.tasks.statuses_for_owner("o", "", 0, 10) == []  # none without a family
+        assert reopened.status_page("o", "/v1/other", 0, 10) == []
+        assert reopened.status_page("o", "", 0, 10) == []  # none without a family
     finally:
         reopened.close()
+
+
+def test_namespaces_in_one_file_see_nothing_of_each_other(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    one, two = StateFile(path, "one"), StateFile(path, "two")
+    try:
+        one.add_task(_task("a"), 2.0)
+        one.fault_add({"method": "*", "path": "*", "status": 500, "times": 1, "matched": 0})
+        one.journal_append({"kind": "request"})
+        one.clock_advance(100)
+        assert two.get_task("a") is None and two.task_count() == 0
+        assert two.faults() == [] and two.journal_entries() == []
+        assert two.clock_now() < one.clock_now()
+        assert two.result_key() != one.result_key()
+        two.clear_tasks()
+        assert one.task_count() == 1
+    finally:
+        one.close()
+        two.close()
 
 
 def test_a_state_file_from_before_families_is_refused_with_what_to_do(tmp_path: Path) -> None:
@@ -131,14 +186,13 @@ def test_a_state_file_from_before_families_is_refused_with_what_to_do(tmp_path: 
         assert db.execute("SELECT task_id FROM tasks").fetchall() == [("kept",)]
 
 
-def test_state_file_is_for_one_server_at_a_time(tmp_path: Path) -> None:
-    state = StateFile(tmp_path / "state.db")
-    try:
-        with pytest.raises(StateFileError, match="in use by another"):
-            StateFile(tmp_path / "state.db")
-    finally:
-        state.close()
-    StateFile(tmp_path / "state.db").close()  # free again once closed
+def test_a_one_process_state_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as db:
+        db.execute("CREATE TABLE tasks (seq INTEGER PRIMARY KEY, task_id TEXT)")
+        db.execute("PRAGMA user_version=2")
+    with pytest.raises(StateFileError, match=r"schema version 2;.*delete it or pass another"):
+        StateFile(old)
 
 
 def test_state_file_refuses_a_foreign_file(tmp_path: Path) -> None:
@@ -154,17 +208,23 @@ def test_state_file_refuses_a_foreign_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_serve_refuses_a_state_file_in_use(tmp_path: Path) -> None:
-    state = tmp_path / "state.db"
-    with serve_fake(tmp_path, "--state", str(state)) as fake:
-        refused = pytest.raises(RuntimeError, match="in use by another freepik-mock server")
-        with refused, serve_fake(tmp_path, "--state", str(state)):
-            pass
-        assert fake.stop() == 0
+def test_two_servers_on_one_state_file_serve_one_fake(tmp_path: Path) -> None:
+    state = str(tmp_path / "state.db")
+    with (
+        serve_fake(tmp_path, "--state", state, "--clock", "manual") as one,
+        serve_fake(tmp_path, "--state", state, "--clock", "manual") as two,
+        one.client() as first,
+        two.client() as second,
+    ):
+        created = first.post(CREATE_PATH, json=VALID_BODY, headers=KEY).json()["data"]
+        second.post("/_mock/clock/advance", json={"seconds": 60})
+        read = first.get(f"{LIST_PATH}/{created['task_id']}", headers=KEY).json()["data"]
+        assert read["status"] == COMPLETED
+        assert one.stop() == 0 and two.stop() == 0
 
 
 def test_in_process_app_restores_tasks_and_moves_them_on(tmp_path: Path) -> None:
-    config = MockConfig(state=tmp_path / "state.db", clock="manual")
+    config = MockConfig(state=str(tmp_path / "state.db"), clock="manual")
 
     async def first_run() -> list[str]:
         app = create_app(config)
@@ -198,7 +258,7 @@ def test_in_process_app_restores_tasks_and_moves_them_on(tmp_path: Path) -> None
 def test_default_keeps_nothing_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     app = create_app(MockConfig())
-    assert app.state.mock.state_file is None
+    assert not app.state.mock.state.shared
     assert list(tmp_path.iterdir()) == []
 
 
@@ -241,10 +301,18 @@ def test_kill_9_and_restart_lose_nothing(tmp_path: Path, receiver: Receiver) -> 
         listed = _list_all(client)
         assert sorted(listed) == sorted(plain + hooked)
         assert all(status in (IN_PROGRESS, COMPLETED) for status in listed.values())
-        # The pending deliveries resume at once, with the webhook-id they had.
+        # The pending deliveries keep their schedule (the manual clock is kept too) and
+        # go out when it falls due, with the webhook-id they had.
+        assert receiver.received == []
+        client.post("/_mock/clock/advance", json={"seconds": 600})
         assert receiver.wait_for(4)
-        resumed = {headers["webhook-id"]: body for headers, body in receiver.received}
-        assert set(resumed) == set(pending)
+        # (The same advance finishes the tasks: their COMPLETED webhooks follow.)
+        resumed = {
+            headers["webhook-id"]
+            for headers, body in receiver.received
+            if json.loads(body)["status"] == IN_PROGRESS
+        }
+        assert resumed == set(pending)
         # Statuses move on after the restart, and webhooks follow in order.
         client.post("/_mock/clock/advance", json={"seconds": 60})
         for task_id in plain + hooked:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from helpers import AUTH, CREATE, VIDEO, client_for, create
 
 from mockserver import MockConfig, create_app
-from mockserver.persistence import StateFile, StateFileError
+from mockserver.persistence import SQLiteBackend
 from mockserver.tasks import COMPLETED
 
 
@@ -69,15 +68,18 @@ def test_ensure_started_follows_the_event_loop() -> None:
         asyncio.run(runtime.shutdown())
 
 
-def test_shutdown_closes_the_state_file(tmp_path: Path) -> None:
+def test_shutdown_leaves_the_state_file_whole(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    runtime = create_app(MockConfig(state=path)).state.mock
-    assert runtime.state_file is not None
-    with pytest.raises(StateFileError):
-        StateFile(path)  # one server at a time
+    runtime = create_app(MockConfig(state=str(path))).state.mock
+    assert runtime.state.shared
+    runtime.lifecycle.create("owner", "http://h", {}, family="/f")
+    assert Path(f"{path}-wal").exists()
     asyncio.run(runtime.shutdown())
-    assert runtime.state_file is None
-    StateFile(path).close()  # free for the next server
+    # Checkpointed into the file itself: it can be copied or opened as it is.
+    assert not Path(f"{path}-wal").exists()
+    reopened = SQLiteBackend(path, "default", lease=1.0)
+    assert reopened.task_count() == 1
+    reopened.close()
 
 
 def test_two_runtimes_share_nothing() -> None:

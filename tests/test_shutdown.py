@@ -12,7 +12,7 @@ import pytest
 from conftest import CREATE_PATH, VALID_BODY, serve_fake
 from helpers import wait_until
 
-from mockserver.persistence import StateFile
+from mockserver.persistence import SQLiteBackend
 
 # Each test serves the fake in a subprocess and signals it.
 pytestmark = pytest.mark.slow
@@ -47,8 +47,8 @@ def test_sigterm_finishes_in_flight_request_and_flushes_state(tmp_path: Path) ->
         assert result and result[0].status_code == 200
         task_id = result[0].json()["data"]["task_id"]
         assert "freepik-mock stopped" in fake.output()
-    reopened = StateFile(state)
+    reopened = SQLiteBackend(state, "default", lease=1.0)
     try:
-        assert reopened.tasks.get(task_id) is not None
+        assert reopened.get_task(task_id) is not None
     finally:
         reopened.close()

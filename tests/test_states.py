@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from itertools import product
-from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -15,7 +12,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from mockserver.clock import ManualClock
 from mockserver.lifecycle import IllegalTransition, Lifecycle
-from mockserver.persistence import StateFile
 from mockserver.states import (
     COMPLETED,
     CREATED,
@@ -107,14 +103,11 @@ def make_task(number: int, status: str = CREATED, outcome: str = COMPLETED) -> T
     )
 
 
-@pytest.fixture(params=["packed", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TaskStore]:
-    if request.param == "packed":
-        yield InMemoryTaskStore()
-        return
-    state = StateFile(tmp_path / "state.db")
-    yield state.tasks
-    state.close()
+@pytest.fixture
+def store() -> Iterator[TaskStore]:
+    # Shared stores (--state) change only through SharedLifecycle's compare-and-set,
+    # never by put or advance: tests/test_shared.py steps them through the table.
+    yield InMemoryTaskStore()
 
 
 @pytest.mark.parametrize(("status", "outcome"), list(product(STATUSES, OUTCOMES)))
@@ -202,15 +195,13 @@ def test_an_outcome_can_change_while_the_table_still_has_a_finish_ahead(
 
 
 class StoresAgreeWithTheTable(RuleBasedStateMachine):
-    """Random steps, forced changes and new outcomes, sent to the packed store and the
-    SQLite store alike (each under its own Lifecycle), against a plain dict of tasks
-    moved by :func:`next_status` alone."""
+    """Random steps, forced changes and new outcomes, sent to two packed stores (each
+    under its own Lifecycle), against a plain dict of tasks moved by
+    :func:`next_status` alone."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.folder = tempfile.mkdtemp(prefix="freepik-mock-states-")
-        self.state = StateFile(f"{self.folder}/state.db")
-        self.stores: list[TaskStore] = [InMemoryTaskStore(), self.state.tasks]
+        self.stores: list[TaskStore] = [InMemoryTaskStore(), InMemoryTaskStore()]
         self.clock = ManualClock(start=5000.0)
         self.lifecycles = [
             Lifecycle(s, self.clock, in_progress_after=1, complete_after=3) for s in self.stores
@@ -220,10 +211,6 @@ class StoresAgreeWithTheTable(RuleBasedStateMachine):
             lifecycle.subscribe(heard.append)
         self.model: dict[str, Task] = {}
         self.expected_heard: list[Transition] = []
-
-    def teardown(self) -> None:
-        self.state.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
 
     @initialize()
     def first_task(self) -> None:
