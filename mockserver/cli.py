@@ -393,6 +393,11 @@ def _serve(args: argparse.Namespace) -> int:
             h11_max_incomplete_event_size=config.max_header_bytes,
             # uvicorn's own protocols, able to drop a connection for a `drop` fault.
             http=protocol_class(config.http),
+            # The live API sends no `server: uvicorn`: one header less to write per answer.
+            server_header=False,
+            # X-Forwarded-For/-Proto are read only when the user names the proxies to
+            # trust (uvicorn's FORWARDED_ALLOW_IPS); otherwise a layer less per request.
+            proxy_headers="FORWARDED_ALLOW_IPS" in os.environ,
         )
     )
 
