@@ -23,12 +23,7 @@ from .control_api import control_routes
 from .errors import exception_handlers
 from .faults import FaultGate
 from .limits import BodyLimits
-from .middleware import (
-    ApiHeadersMiddleware,
-    FaultMiddleware,
-    JournalMiddleware,
-    LimitsMiddleware,
-)
+from .middleware import ApiMiddleware, FaultMiddleware, LimitsMiddleware
 from .runtime import MockRuntime
 from .spec import load_spec
 from .tasks import TaskStore
@@ -76,8 +71,7 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
         routes=[*api_routes(runtime), *control_routes()],
         middleware=[
             Middleware(_StartOnFirstRequest, runtime=runtime),
-            Middleware(ApiHeadersMiddleware),
-            Middleware(JournalMiddleware, journal=runtime.journal),
+            Middleware(ApiMiddleware, journal=runtime.journal),
             Middleware(
                 LimitsMiddleware,
                 limits=BodyLimits(
