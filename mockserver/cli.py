@@ -395,6 +395,7 @@ def _serve(args: argparse.Namespace) -> int:
             http=protocol_class(config.http),
             # The live API sends no `server: uvicorn`: one header less to write per answer.
             server_header=False,
+            ws="none",  # the fake serves no WebSocket: nothing to import for it
             # X-Forwarded-For/-Proto are read only when the user names the proxies to
             # trust (uvicorn's FORWARDED_ALLOW_IPS); otherwise a layer less per request.
             proxy_headers="FORWARDED_ALLOW_IPS" in os.environ,

@@ -168,6 +168,7 @@ class FreepikMockServer(MockControl):
                 timeout_graceful_shutdown=5,
                 http=protocol_class(config.http),  # drop faults drop the connection
                 server_header=False,  # as `serve` answers
+                ws="none",
                 proxy_headers=False,  # its clients are on this machine, with no proxy
             )
         )

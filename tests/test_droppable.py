@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -148,3 +150,22 @@ async def test_pipelined_requests_get_whole_answers_in_their_order(implementatio
     assert len(json.loads(answers[3][1])["data"]) == 2
     assert second["data"]["task_id"] in {t["task_id"] for t in json.loads(answers[3][1])["data"]}
     assert answers[4][1] == b""
+
+
+# A fresh interpreter: this test process imported everything long ago.
+H11_PROGRAM = """
+import sys
+from mockserver.droppable import protocol_class
+protocol_class("httptools")
+print("h11" in sys.modules)
+print(protocol_class("h11").__mro__[1].__module__, "h11" in sys.modules)
+"""
+
+
+def test_h11_is_loaded_only_for_a_server_that_uses_it() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", H11_PROGRAM], capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
+    # `serve` with httptools (the default) starts without importing h11 at all.
+    assert completed.stdout.splitlines() == ["False", "uvicorn.protocols.http.h11_impl True"]
