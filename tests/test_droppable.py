@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from helpers import AUTH, CREATE, TASKS, VIDEO, serve
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
 
 from mockserver import MockConfig, create_app
 from mockserver.droppable import _CoalescingTransport, protocol_class
@@ -169,3 +176,33 @@ def test_h11_is_loaded_only_for_a_server_that_uses_it() -> None:
     assert completed.returncode == 0, completed.stderr
     # `serve` with httptools (the default) starts without importing h11 at all.
     assert completed.stdout.splitlines() == ["False", "uvicorn.protocols.http.h11_impl True"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("implementation", ["httptools", "h11"])
+async def test_answers_larger_than_the_sockets_buffers_arrive_whole(
+    implementation: str, tmp_path: Path
+) -> None:
+    # Past the transport's high-water mark uvicorn waits for the socket to drain
+    # between writes: the joined writes must keep that working.
+    video = tmp_path / "big.mp4"
+    video.write_bytes(bytes(range(256)) * 40_000)  # 10 MB, read in chunks
+    blob = os.urandom(4_000_000)
+
+    async def file(request: Request) -> Response:
+        return FileResponse(video, media_type="video/mp4")
+
+    async def memory(request: Request) -> Response:
+        return Response(blob, media_type="application/octet-stream")
+
+    app = Starlette(routes=[Route("/file", file), Route("/memory", memory)])
+    async with (
+        serve(app, http=protocol_class(implementation)) as url,
+        httpx.AsyncClient(base_url=url, trust_env=False) as client,
+    ):
+        got_file = await client.get("/file")
+        got_memory = await client.get("/memory")
+        again = await client.get("/file")  # the same keep-alive connection
+    assert got_file.content == video.read_bytes()
+    assert got_memory.content == blob
+    assert again.status_code == 200 and len(again.content) == len(got_file.content)
