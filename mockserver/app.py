@@ -22,12 +22,7 @@ from .control_api import control_routes
 from .errors import exception_handlers
 from .limits import BodyLimits
 from .metrics import Metrics
-from .middleware import (
-    ApiHeadersMiddleware,
-    FaultMiddleware,
-    JournalMiddleware,
-    LimitsMiddleware,
-)
+from .middleware import ApiMiddleware, FaultMiddleware, LimitsMiddleware
 from .namespaces import NamespaceMiddleware, Namespaces
 from .runtime import ApiModel, MockRuntime
 from .spec import load_spec
@@ -65,8 +60,7 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
         routes=[*routes, *control_routes()],
         middleware=[
             Middleware(NamespaceMiddleware, namespaces=namespaces),
-            Middleware(ApiHeadersMiddleware),
-            Middleware(JournalMiddleware, metrics=metrics),
+            Middleware(ApiMiddleware, metrics=metrics),
             Middleware(
                 LimitsMiddleware,
                 limits=BodyLimits(

@@ -416,8 +416,15 @@ def _serve(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=5,
             timeout_keep_alive=config.keep_alive_timeout,  # type: ignore[arg-type]
             h11_max_incomplete_event_size=config.max_header_bytes,
-            # uvicorn's own protocols, able to drop a connection for a `drop` fault.
+            # uvicorn's own protocols, able to drop a connection for a `drop` fault, and
+            # writing each answer to the socket in one piece (droppable.py).
             http=protocol_class(config.http),
+            # The live API sends no `server: uvicorn`: one header less to write per answer.
+            server_header=False,
+            ws="none",  # the fake serves no WebSocket: nothing to import for it
+            # X-Forwarded-For/-Proto are read only when the user names the proxies to
+            # trust (uvicorn's FORWARDED_ALLOW_IPS); otherwise a layer less per request.
+            proxy_headers="FORWARDED_ALLOW_IPS" in os.environ,
         )
     )
 

@@ -1,13 +1,14 @@
-"""The fake's middleware in Starlette's stack, outermost first: the live API's headers,
-the journal, the body limits, the faults. Each is a plain ASGI middleware over the object
-that does the work (``journal.Journal``, ``limits.BodyLimits``, ``faults.FaultGate``), so
-that nothing but a request's own cost is paid when a concern is idle.
+"""The fake's middleware in Starlette's stack, outermost first: the API's own (the live
+API's headers and the journal), the body limits, the faults. Each is a plain ASGI
+middleware over the object that does the work (``journal.Journal``,
+``limits.BodyLimits``, ``faults.FaultGate``), so that nothing but a request's own cost
+is paid when a concern is idle.
 
-The journal and the faults are the request's namespace's: they are taken from the
-runtime that ``namespaces.NamespaceMiddleware`` put in the scope (``RUNTIME_KEY``).
 Headers, the journal and the faults see API requests only: control traffic under
 ``/_mock`` gets none of the API's headers, and is neither recorded nor faulted. The limits
-apply to every request.
+apply to every request. Whether a request is the API's, and its path below the mount
+point, are decided once, by :class:`ApiMiddleware`, and kept in the scope
+(:func:`is_api`, :func:`route_path`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import random
 import time
 from email.utils import formatdate
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,16 +32,25 @@ if TYPE_CHECKING:
     from .metrics import Metrics
 
 __all__ = [
-    "ApiHeadersMiddleware",
+    "ApiMiddleware",
     "FaultMiddleware",
-    "JournalMiddleware",
     "LimitsMiddleware",
+    "is_api",
     "route_path",
 ]
+
+# Where ApiMiddleware keeps what it decided of a request, in its ASGI scope.
+_ROUTE_PATH_KEY: Final = "freepik_mock.route_path"
+_IS_API_KEY: Final = "freepik_mock.is_api"
 
 
 def route_path(scope: Scope) -> str:
     """The request's path below the app's mount point (``root_path``)."""
+    known: str | None = scope.get(_ROUTE_PATH_KEY)
+    return _below_root(scope) if known is None else known
+
+
+def _below_root(scope: Scope) -> str:
     path: str = scope["path"]
     root = scope.get("root_path", "")
     if root and path.startswith(root):
@@ -48,7 +58,11 @@ def route_path(scope: Scope) -> str:
     return path
 
 
-def _is_api(scope: Scope) -> bool:
+def is_api(scope: Scope) -> bool:
+    """Whether the request is one of the API's (an HTTP request outside ``/_mock``)."""
+    known: bool | None = scope.get(_IS_API_KEY)
+    if known is not None:
+        return known
     return scope["type"] == "http" and not route_path(scope).startswith(CONTROL_PREFIX)
 
 
@@ -58,12 +72,18 @@ _log = logging.getLogger("freepik_mock")
 _NO_CACHE = [(b"cache-control", b"max-age=0, no-cache, no-store"), (b"pragma", b"no-cache")]
 
 
-class ApiHeadersMiddleware:
-    """``x-request-id: ak-<32 hex>``, unique per request, and the no-cache headers
-    (``cache-control``, ``pragma``, ``expires`` set to now) on every API answer."""
+class ApiMiddleware:
+    """Decides once whether a request is the API's; an API request gets ``x-request-id:
+    ak-<32 hex>`` (unique per request) and the no-cache headers (``cache-control``,
+    ``pragma``, ``expires`` set to now) on its answer, and is noted in the journal with
+    the status it was answered with and its body's start (in the journal of the
+    request's namespace) and counted in the metrics.
 
-    def __init__(self, app: ASGIApp) -> None:
+    One wrapper for both, since both wrap the same two calls of every API request."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
         # Unique, not secret: one generator seeded from the OS, no system call per id.
         self._bits = random.Random().getrandbits
         self._second = 0
@@ -77,39 +97,19 @@ class ApiHeadersMiddleware:
         return self._expires
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not _is_api(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Decided afresh: a scope passed on from an enclosing app may carry its decision.
+        path = scope[_ROUTE_PATH_KEY] = _below_root(scope)
+        if path.startswith(CONTROL_PREFIX):
+            scope[_IS_API_KEY] = False
+            await self.app(scope, receive, send)
+            return
+        scope[_IS_API_KEY] = True
+        started = time.perf_counter()
         request_id = b"ak-%032x" % self._bits(128)
         scope[REQUEST_ID_KEY] = request_id.decode()
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    *message.get("headers", ()),
-                    (b"x-request-id", request_id),
-                    *_NO_CACHE,
-                    (b"expires", self._now()),
-                ]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class JournalMiddleware:
-    """Notes each API request with the status it was answered with and its body's start,
-    in the journal of the request's namespace."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not _is_api(scope):
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
         seen: list[bytes] = []
         kept = 0
         answered: int | None = None
@@ -127,6 +127,13 @@ class JournalMiddleware:
             nonlocal answered
             if message["type"] == "http.response.start":
                 answered = message["status"]
+                headers = [
+                    *message.get("headers", ()),
+                    (b"x-request-id", request_id),
+                    *_NO_CACHE,
+                    (b"expires", self._now()),
+                ]
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
@@ -183,7 +190,7 @@ class FaultMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime = scope.get(RUNTIME_KEY)  # none in a lifespan scope
         gate: FaultGate | None = runtime.fault_gate if runtime is not None else None
-        if gate is None or not gate.active or not _is_api(scope):
+        if gate is None or not gate.active or not is_api(scope):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

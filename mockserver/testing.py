@@ -180,6 +180,9 @@ class FreepikMockServer(MockControl):
                 lifespan="on",
                 timeout_graceful_shutdown=5,
                 http=protocol_class(config.http),  # drop faults drop the connection
+                server_header=False,  # as `serve` answers
+                ws="none",
+                proxy_headers=False,  # its clients are on this machine, with no proxy
             )
         )
         self._thread = threading.Thread(

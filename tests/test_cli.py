@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import serve_fake
 
 from mockserver import MockConfig
 from mockserver.cli import banner, main
@@ -484,3 +485,24 @@ def test_a_bad_command_line_exits_2_without_a_traceback_from_the_real_command() 
         assert completed.returncode == 2, completed.stderr
         assert len(completed.stderr.splitlines()) == 1, completed.stderr
         assert completed.stdout == ""
+
+
+@pytest.mark.slow
+def test_served_answers_name_no_server_and_forwarded_headers_need_trusted_proxies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client 203.0.113.9 behind a proxy on this machine asks the loopback-only /_mock.
+    forwarded = {"x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "https"}
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    with serve_fake(tmp_path) as served, served.client() as client:
+        untrusted = client.get("/_mock/requests", headers=forwarded)
+    with (
+        serve_fake(tmp_path, env={"FORWARDED_ALLOW_IPS": "127.0.0.1"}) as served,
+        served.client() as client,
+    ):
+        trusted = client.get("/_mock/requests", headers=forwarded)
+    assert "server" not in untrusted.headers
+    # Without trusted proxies the headers are anybody's words: the client is loopback.
+    assert untrusted.status_code == 200
+    # With them, as uvicorn reads them: the client is the remote one.
+    assert trusted.status_code == 403

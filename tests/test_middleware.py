@@ -10,6 +10,7 @@ import re
 import socket
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -18,6 +19,10 @@ from conftest import serve_fake
 from helpers import AUTH, CREATE, TASKS, VIDEO, client_for, fake
 
 from mockserver import MockConfig, create_app
+from mockserver.clock import ManualClock
+from mockserver.constants import RUNTIME_KEY
+from mockserver.journal import Journal
+from mockserver.middleware import ApiMiddleware, is_api, route_path
 
 pytestmark = pytest.mark.anyio
 
@@ -234,3 +239,39 @@ def test_a_served_drop_fault_closes_before_any_byte_and_logs_one_line(
     assert "Traceback" not in log
     dropped = [line for line in log.splitlines() if "dropped the connection" in line]
     assert len(dropped) == 1, log
+
+
+async def test_the_api_middleware_decides_api_or_control_once_below_the_mount_point() -> None:
+    seen: list[tuple[bool, str]] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((is_api(scope), route_path(scope)))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    journal = Journal(ManualClock())
+    middleware = ApiMiddleware(inner)
+    runtime = SimpleNamespace(journal=journal, namespace="default")
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        pass
+
+    for path in ("/freepik/_mock/health", f"/freepik{CREATE}"):
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": path,
+            "root_path": "/freepik",
+            "query_string": b"",
+            "headers": [],
+            # What an enclosing app decided for its own scope is not taken for ours.
+            "freepik_mock.is_api": path.endswith("health"),
+            "freepik_mock.route_path": path,
+            RUNTIME_KEY: runtime,  # as NamespaceMiddleware leaves it
+        }
+        await middleware(scope, receive, send)
+    assert seen == [(False, "/_mock/health"), (True, CREATE)]
+    assert [e["path"] for e in journal.entries(kind="request")] == [f"/freepik{CREATE}"]
