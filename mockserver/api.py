@@ -116,12 +116,15 @@ def _create_endpoint(
     family = model.families.of(operation.operation_id)
     status_code, _, _ = success_response(operation)
     answers = model.answers
+    checks_headers = validator.has_headers
 
     async def create_task(request: Request) -> Response:
         runtime = runtime_of(request)
         owner = authenticate(runtime, operation, request)
         check_media_type(operation, request)
         # A refusal raises RequestInvalid: errors.exception_handlers answers it.
+        if checks_headers:
+            validator.headers(request.headers)
         params = validator.body(await request.body())
         task = runtime.lifecycle.create(
             owner,
@@ -138,16 +141,19 @@ def _create_endpoint(
     return create_task
 
 
-def _get_endpoint(model: ApiModel, operation: Operation) -> Endpoint:
+def _get_endpoint(model: ApiModel, operation: Operation, validator: OperationValidator) -> Endpoint:
     idents = [
         operation.path_param_ident(p.name) for p in operation.parameters if p.location == "path"
     ]
 
     families = model.families.served_by(operation.operation_id)
+    checks_headers = validator.has_headers
 
     async def get_task(request: Request) -> Response:
         runtime = runtime_of(request)
         owner = authenticate(runtime, operation, request)
+        if checks_headers:
+            validator.headers(request.headers)
         runtime.lifecycle.process_due()
         task = runtime.store.get(request.path_params[idents[0]])
         if task is None or task.owner != owner or task.family not in families:
@@ -163,10 +169,13 @@ def _list_endpoint(
     families = sorted(model.families.served_by(operation.operation_id))
     # Lists whose items declare the results too (most of the upstream API's) get them.
     with_results = GENERATED in listed_fields(success_response(operation)[2])
+    checks_headers = validator.has_headers
 
     async def list_tasks(request: Request) -> Response:
         runtime = runtime_of(request)
         owner = authenticate(runtime, operation, request)
+        if checks_headers:
+            validator.headers(request.headers)
         values = validator.query(request.query_params)
         page, page_size = int(values.get("page", 1)), int(values.get("page_size", 20))
         runtime.lifecycle.process_due()
@@ -202,6 +211,7 @@ def _call_endpoint(
 ) -> Endpoint:
     has_path_params = any(p.location == "path" for p in operation.parameters)
     answers = model.answers
+    checks_headers = validator.has_headers
 
     async def call(request: Request) -> Response:
         runtime = runtime_of(request)
@@ -216,6 +226,8 @@ def _call_endpoint(
                 }
             )
         validator.query(request.query_params)
+        if checks_headers:
+            validator.headers(request.headers)
         if validator.has_body_schema:
             validator.body(await request.body())
         status_code, body = answers.answer(operation)
@@ -232,7 +244,7 @@ def endpoint_for(model: ApiModel, operation: Operation, validator: OperationVali
     if kind == "create":
         return _create_endpoint(model, operation, validator)
     if kind == "read":
-        return _get_endpoint(model, operation)
+        return _get_endpoint(model, operation, validator)
     if kind == "list":
         return _list_endpoint(model, operation, validator)
     return _call_endpoint(model, operation, validator)

@@ -44,7 +44,7 @@ from pydantic_core import core_schema as cs
 
 from .config import Profile
 from .limits import MAX_JSON_DEPTH, too_deep
-from .spec import RULES_EXTENSION, Operation, SpecError
+from .spec import RULES_EXTENSION, Operation, Parameter, SpecError
 
 __all__ = [
     "BodyValidator",
@@ -790,15 +790,62 @@ def _depth_exceeded_at(text: str, limit: int) -> int:
     return 0
 
 
-class _QueryParameter(NamedTuple):
+class _DeclaredParameter(NamedTuple):
     name: str
     is_list: bool
     has_default: bool
     default: Any
 
 
+# Header parameters OpenAPI 3.0 says to ignore (the request's media types and credentials
+# are described elsewhere in the spec).
+_IGNORED_HEADERS: Final = frozenset({"accept", "content-type", "authorization"})
+
+
+class _Parameters:
+    """The compiled check of one operation's parameters in one location (query or
+    header): read lax, as FastAPI reads strings off the wire, by their spec names."""
+
+    def __init__(self, params: Iterable[Parameter], location: str, where: str) -> None:
+        self.location = location
+        self.params: list[_DeclaredParameter] = []
+        self.validator: SchemaValidator | None = None
+        self.place = _LEAF
+        fields: dict[str, cs.ModelField] = {}
+        places: dict[str, _Place] = {}
+        for param in params:
+            compiler = _Compiler(
+                strict=False, null_is_absent=False, where=f"{where} {location} {param.name}"
+            )
+            core, places[param.name] = compiler.compile(param.schema)
+            if not param.required:
+                core = cs.with_default_schema(core, default=None)
+            fields[param.name] = cs.model_field(core)
+            self.params.append(
+                _DeclaredParameter(
+                    param.name,
+                    _is_list(param.schema),
+                    "default" in param.schema,
+                    param.schema.get("default"),
+                )
+            )
+        if fields:
+            self.validator = SchemaValidator(cs.model_fields_schema(fields))
+            self.place = _Place(fields=places)
+
+    def check(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The validated fields; raises RequestInvalid."""
+        assert self.validator is not None
+        try:
+            fields, _, _ = self.validator.validate_python(given)
+        except ValidationError as exc:
+            raise RequestInvalid(_problems(exc, self.location, self.place)) from None
+        checked: dict[str, Any] = fields
+        return checked
+
+
 class OperationValidator:
-    """Compiled checks for one operation's request body and query parameters."""
+    """Compiled checks for one operation's request body, query and header parameters."""
 
     def __init__(self, operation: Operation, profile: Profile = "observed") -> None:
         self.operation = operation
@@ -810,32 +857,20 @@ class OperationValidator:
             profile=profile,
             where=f"{where} request body",
         )
-        self._query: list[_QueryParameter] = []
-        self._query_validator: SchemaValidator | None = None
-        self._query_place = _LEAF
-        fields: dict[str, cs.ModelField] = {}
-        places: dict[str, _Place] = {}
-        for param in operation.parameters:
-            if param.location != "query":
-                continue
-            compiler = _Compiler(
-                strict=False, null_is_absent=False, where=f"{where} query {param.name}"
-            )
-            core, places[param.name] = compiler.compile(param.schema)
-            if not param.required:
-                core = cs.with_default_schema(core, default=None)
-            fields[param.name] = cs.model_field(core)
-            self._query.append(
-                _QueryParameter(
-                    param.name,
-                    _is_list(param.schema),
-                    "default" in param.schema,
-                    param.schema.get("default"),
-                )
-            )
-        if fields:
-            self._query_validator = SchemaValidator(cs.model_fields_schema(fields))
-            self._query_place = _Place(fields=places)
+        self._query = _Parameters(
+            (p for p in operation.parameters if p.location == "query"), "query", where
+        )
+        # The API key header is the authentication's to check (a 401, not a 400).
+        skipped = {*_IGNORED_HEADERS, (operation.auth_header or "").lower()}
+        self._headers = _Parameters(
+            (
+                p
+                for p in operation.parameters
+                if p.location == "header" and p.name.lower() not in skipped
+            ),
+            "header",
+            where,
+        )
         self._where = where
         # Compiled on first use: only operations answered synchronously check them (a
         # task's id is looked up, and an unknown one is a 404).
@@ -865,26 +900,43 @@ class OperationValidator:
     def has_body_schema(self) -> bool:
         return self.operation.request_schema is not None
 
+    @property
+    def has_headers(self) -> bool:
+        """Whether the operation declares header parameters to check."""
+        return self._headers.validator is not None
+
     def body(self, raw: bytes) -> dict[str, Any]:
         """Parse JSON, validate, fill top-level defaults; raises RequestInvalid."""
         return self._body.body(raw)
 
+    def headers(self, headers: Mapping[str, str]) -> None:
+        """Check the header parameters the spec declares (names read case-insensitively,
+        a list as comma-separated values), but the API key's; raises RequestInvalid."""
+        if self._headers.validator is None:
+            return
+        sent = {name.lower(): value for name, value in headers.items()}
+        given: dict[str, Any] = {}
+        for param in self._headers.params:
+            value = sent.get(param.name.lower())
+            if value is not None:
+                given[param.name] = (
+                    [v.strip() for v in value.split(",")] if param.is_list else value
+                )
+        self._headers.check(given)
+
     def query(self, query: Mapping[str, str]) -> dict[str, Any]:
         """The query parameters the spec declares, read as their types, with their
         defaults; raises RequestInvalid."""
-        if self._query_validator is None:
+        if self._query.validator is None:
             return {}
         given = {
             p.name: [query[p.name]] if p.is_list else query[p.name]
-            for p in self._query
+            for p in self._query.params
             if p.name in query
         }
-        try:
-            fields, _, _ = self._query_validator.validate_python(given)
-        except ValidationError as exc:
-            raise RequestInvalid(_problems(exc, "query", self._query_place)) from None
+        fields = self._query.check(given)
         values: dict[str, Any] = {}
-        for param in self._query:
+        for param in self._query.params:
             if param.name in given:
                 values[param.name] = _plain(fields[param.name], given[param.name])
             elif param.has_default:

@@ -168,6 +168,23 @@ async def test_every_operation_answers_a_minimal_and_an_invalid_request_as_docum
     assert undocumented <= 10
 
 
+async def test_the_header_parameters_the_whole_spec_declares_are_checked(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    runtime = app.state.mock
+    declaring = [op for op in runtime.spec if any(p.location == "header" for p in op.parameters)]
+    assert declaring  # Accept-Language, on the stock content operations
+    for operation in declaring:
+        assert runtime.validators[operation.operation_id].has_headers
+        request = valid_request(operation)
+        for param in operation.parameters:
+            if param.location == "header":
+                request["headers"][param.name] = _text(value_for(param.schema))
+        answer = await client.request(**request)
+        assert answer.status_code == 200, (operation.path, answer.text[:300])
+        check_documented(operation, answer)
+
+
 async def test_reads_and_lists_see_their_own_family_only(client: httpx.AsyncClient) -> None:
     kling = await client.post("/v1/ai/video/kling-v3-omni-std", json={"prompt": "x"}, headers=KEY)
     mystic = await client.post("/v1/ai/mystic", json={"prompt": "x"}, headers=KEY)

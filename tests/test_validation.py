@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -29,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from mockserver.spec import Operation, SpecError, load_spec
+from mockserver.spec import Operation, Parameter, SpecError, load_spec
 from mockserver.validation import (
     BodyValidator,
     OperationValidator,
@@ -724,3 +725,25 @@ def test_the_rules_survive_the_spec_conversion() -> None:
     converted = to_json_schema({**T2V_SCHEMA, "x-freepik-mock-rules": RULES, "x-other": 1})
     assert converted["x-freepik-mock-rules"] == RULES
     assert "x-other" not in converted
+
+
+def test_header_parameters_are_read_lax_by_any_case_and_lists_by_commas() -> None:
+    operation = _operation(LIST_ID)._replace(
+        parameters=(
+            Parameter("X-Retries", "header", True, {"type": "integer", "maximum": 3}),
+            Parameter("X-Tags", "header", False, {"type": "array", "items": {"enum": ["a", "b"]}}),
+            Parameter("Content-Type", "header", True, {"enum": ["text/csv"]}),  # ignored
+            Parameter("x-freepik-api-key", "header", True, {"type": "string"}),  # auth's
+        ),
+        source=Path("spec.yaml"),
+    )
+    validator = OperationValidator(operation)
+    assert validator.has_headers
+    assert ours(validator.headers, {"x-retries": "3", "X-TAGS": "a, b"}) == []
+    assert ours(validator.headers, {"x-retries": "4", "x-tags": "a,c"}) == [
+        ("less_than_equal", ("header", "X-Retries"), "Input should be less than or equal to 3"),
+        ("literal_error", ("header", "X-Tags", 1), "Input should be 'a' or 'b'"),
+    ]
+    assert ours(validator.headers, {}) == [("missing", ("header", "X-Retries"), "Field required")]
+    # The vendored list declares no header parameter: nothing to check.
+    assert not OperationValidator(_operation(LIST_ID)).has_headers
