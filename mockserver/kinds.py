@@ -22,6 +22,7 @@ from typing import Any, Final, Literal
 
 from .families import Families, belongs, collection_of, task_families
 from .spec import Operation
+from .states import STATUSES
 
 __all__ = [
     "TASK_FIELDS",
@@ -33,6 +34,7 @@ __all__ = [
     "is_task_envelope",
     "listed_fields",
     "plan",
+    "status_fields",
     "success_response",
 ]
 
@@ -125,6 +127,23 @@ def names_a_task(schema: Any) -> bool:
     """Whether ``schema`` carries a task id, at its top or in its ``data``."""
     places = [*_alternatives(schema), *(a for d in _data(schema) for a in _alternatives(d))]
     return any(TASK_ID in place["properties"] for place in places)
+
+
+def status_fields(schema: Any) -> frozenset[str]:
+    """The fields of an answer, at its top, in its ``data`` or in a list's items, that
+    hold a task's status whatever the spec names them: those whose ``enum`` holds every
+    status a task has (style transfer's ``task_status`` beside the envelope's ``status``)."""
+    inner = [a for d in _data(schema) for a in _alternatives(d)]
+    items = [i for a in inner for i in _alternatives(a.get("items"))]
+    places = [*_alternatives(schema), *inner, *items]
+    return frozenset(
+        name
+        for place in places
+        for name, field in place["properties"].items()
+        if isinstance(field, Mapping)
+        and isinstance(field.get("enum"), list)
+        and set(STATUSES) <= set(field["enum"])
+    )
 
 
 def _is_task(schema: Any) -> bool:

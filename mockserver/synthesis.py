@@ -18,7 +18,7 @@ import copy
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from .kinds import TASK_ID, TASK_STATUS, documents_a_body, success_response
+from .kinds import TASK_ID, TASK_STATUS, documents_a_body, status_fields, success_response
 from .spec import Operation, Spec, resolve_refs, to_json_schema
 
 __all__ = ["Answers", "body_for", "is_valid", "success_body", "value_for"]
@@ -224,8 +224,9 @@ class Answers:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self._bodies: dict[str, tuple[int, Any]] = {}
-        # create operation id -> None (the live API's envelope fits) or its own template
-        self._creates: dict[str, Any] = {}
+        # create operation id -> None (the live API's envelope fits), or its own template
+        # and the fields of it that hold the task's status
+        self._creates: dict[str, tuple[Any, frozenset[str]] | None] = {}
 
     def answer(self, operation: Operation) -> tuple[int, Any]:
         """A synchronous operation's status and body (None: it documents no body)."""
@@ -237,19 +238,23 @@ class Answers:
 
     def created(self, operation: Operation, task_id: str, status: str) -> Any:
         """A create's answer for a new task: the live API's envelope (keys in its order)
-        where the create documents no other, else its own body with the task put in."""
+        where the create documents no other, else its own body with the task put in: the
+        fields it shares with the envelope take the envelope's values, and every field
+        holding a task's status (``kinds.status_fields``) the task's status."""
         envelope = {"data": {TASK_ID: task_id, TASK_STATUS: status, "generated": []}}
         if operation.operation_id not in self._creates:
             _, _, schema = success_response(operation)
             fits = not documents_a_body(schema) or is_valid(schema, envelope)
-            self._creates[operation.operation_id] = None if fits else self.answer(operation)[1]
-        template = self._creates[operation.operation_id]
-        if template is None:
+            self._creates[operation.operation_id] = (
+                None if fits else (self.answer(operation)[1], status_fields(schema))
+            )
+        found = self._creates[operation.operation_id]
+        if found is None:
             return envelope
+        template, statuses = found
         body = copy.deepcopy(template)
         for place in (body, body.get("data") if isinstance(body, dict) else None):
             if isinstance(place, dict) and TASK_ID in place:
-                place[TASK_ID] = task_id
-                if TASK_STATUS in place:
-                    place[TASK_STATUS] = status
+                place.update((k, v) for k, v in envelope["data"].items() if k in place)
+                place.update((name, status) for name in statuses if name in place)
         return body

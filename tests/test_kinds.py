@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mockserver.kinds import is_task_envelope, listed_fields, plan, success_response
+from mockserver.kinds import (
+    is_task_envelope,
+    listed_fields,
+    plan,
+    status_fields,
+    success_response,
+)
 from mockserver.spec import Operation, Parameter, load_spec
 
 ID = Parameter("task-id", "path", True, {"type": "string"})
@@ -92,3 +98,20 @@ def test_the_first_documented_success_and_json_first() -> None:
         Path(),
     )
     assert success_response(op) == (202, "application/json", {"type": "object"})
+
+
+def test_status_fields_are_found_by_the_statuses_their_enum_holds() -> None:
+    statuses = ["IN_PROGRESS", "CREATED", "COMPLETED", "FAILED"]
+    own = {
+        "properties": {
+            "task_id": {"type": "string"},
+            "task_status": {"enum": statuses},
+            "quality": {"enum": ["CREATED", "LOW"]},  # one status alone is not one
+        }
+    }
+    assert status_fields(own) == {"task_status"}
+    enveloped = {"properties": {"data": {"allOf": [{"properties": {"state": {"enum": statuses}}}]}}}
+    assert status_fields(enveloped) == {"state"}
+    assert status_fields(IMAGES) == frozenset()
+    listed = {"properties": {"data": {"type": "array", "items": own}}}
+    assert status_fields(listed) == {"task_status"}

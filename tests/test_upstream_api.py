@@ -20,6 +20,7 @@ import jsonschema
 import pytest
 
 from mockserver import MockConfig, create_app
+from mockserver.kinds import TASK_STATUS, status_fields, success_response
 from mockserver.spec import Operation
 from mockserver.synthesis import value_for
 
@@ -183,6 +184,32 @@ async def test_the_header_parameters_the_whole_spec_declares_are_checked(
         answer = await client.request(**request)
         assert answer.status_code == 200, (operation.path, answer.text[:300])
         check_documented(operation, answer)
+
+
+async def test_a_create_of_its_own_shape_answers_the_tasks_own_status(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    # Style transfer documents {task_id, task_status, generated}; its example's status is
+    # IN_PROGRESS and its generated two URLs, neither true of a task just created.
+    body = {"image": "https://example.com/a.png", "reference_image": "https://example.com/b.png"}
+    created = await client.post("/v1/ai/image-style-transfer", json=body, headers=KEY)
+    assert created.status_code == 200
+    answer = created.json()
+    read = await client.get(f"/v1/ai/image-style-transfer/{answer['task_id']}", headers=KEY)
+    task = read.json()["data"]
+    assert answer == {"task_id": task["task_id"], "task_status": "CREATED", "generated": []}
+    assert task["status"] == "CREATED"
+    operation = app.state.mock.spec.find("post", "/v1/ai/image-style-transfer")
+    check_documented(operation, created)
+
+
+def test_reads_and_lists_document_the_status_where_the_envelope_has_it(app: Any) -> None:
+    # What a read or list answers is the envelope's shape: were an item's status named
+    # otherwise, the handlers would have to fill that field too.
+    runtime = app.state.mock
+    for operation in runtime.spec:
+        if runtime.plan.kind(operation.operation_id) in ("read", "list"):
+            assert status_fields(success_response(operation)[2]) <= {TASK_STATUS}, operation.path
 
 
 async def test_reads_and_lists_see_their_own_family_only(client: httpx.AsyncClient) -> None:
