@@ -27,6 +27,7 @@ __all__ = [
     "Parameter",
     "Spec",
     "SpecError",
+    "document_operation",
     "load_spec",
     "load_yaml",
     "read_document",
@@ -322,6 +323,12 @@ def _operation(
         auth_header=_auth_header(doc, raw),
         source=source,
     )
+
+
+def document_operation(document: dict[str, Any], source: Path, method: str, path: str) -> Operation:
+    """One (method, path) of a parsed document, as :func:`load_spec` reads it (the drift
+    checker reads upstream documents it does not serve)."""
+    return _operation(document, source, path, method, document["paths"][path])
 
 
 def _is_json(media_type: str) -> bool:

@@ -373,7 +373,7 @@ def test_only_new_operations_of_a_covered_family_are_listed() -> None:
         (INFO, ("POST /v1/ai/reference-to-video/kling-v3-omni-4k",))
     ]
     assert report.families["POST /v1/ai/reference-to-video/kling-v3-omni-4k"] == (
-        "/v1/ai/reference-to-video/kling-v3-omni"
+        "/v1/ai/reference-to-video/kling-v3-omni",
     )
     assert report.exit_code() == 0 and report.exit_code(FailOn.ANY) == 2
 

@@ -6,8 +6,10 @@ is compared after resolving refs: parameters, request body, every documented res
 upstream has never published as a schema, is compared when both sides have one.
 
 Upstream operations the vendored spec lacks are listed (info) when they belong to a task
-family the vendored spec covers: a new tier beside std and pro gets noticed. Families come
-from the paths alone (``mockserver.families``), over both sides together.
+family the vendored spec covers: a new tier beside std and pro gets noticed. Families are
+the fake's own (``mockserver.kinds.plan``), over both sides together: a read shared by
+tiers belongs to each tier's family, and operations answered at once to none (they are
+grouped as ``calls`` in the report).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from .extract import (
     operation_view,
     operations_in,
 )
-from .findings import Direction, DriftReport, JsonPath, Severity, merge_duplicates
+from .findings import CALLS, Direction, DriftReport, JsonPath, Severity, merge_duplicates
 from .schema_diff import Collector, diff_schema, is_derived, summarize
 
 __all__ = ["compare_documents"]
@@ -122,21 +124,23 @@ def _not_vendored(
     vendored: Documents,
     upstream: Documents,
     out: Collector,
-) -> dict[str, str]:
+) -> dict[str, tuple[str, ...]]:
     """List upstream's operations of a covered family that the vendored spec lacks; return
-    the family of every covered or listed operation, by label."""
+    the families of every covered or listed operation, by label (``calls`` for one
+    answered at once)."""
     family = family_of([*vendored, *upstream])
-    labels = {old.label: family[key] for key, old in ours.items()}
-    covered = set(labels.values())
+    labels = {old.label: family[key] or (CALLS,) for key, old in ours.items()}
+    covered = {name for key in ours for name in family[key]}
     seen = set(ours)
     for origin, document in upstream:
         for method, path in operations_in(document):
             key = operation_key(method, path)
-            if key in seen or family[key] not in covered:
+            if key in seen or not covered.intersection(family[key]):
                 continue
             seen.add(key)
             new = LocatedOperation(method, path, document, origin)
             labels[new.label] = family[key]
+            names = ", ".join(family[key])
             out.add(
                 Severity.INFO,
                 "operation-not-vendored",
@@ -148,8 +152,7 @@ def _not_vendored(
                     "source": origin,
                 },
                 f"{new.label}: upstream has this operation of the covered family "
-                f"{family[key]}; the vendored spec lacks it (a new tier? vendor it to "
-                "serve it)",
+                f"{names}; the vendored spec lacks it (a new tier? vendor it to serve it)",
                 (new.label,),
             )
     return labels

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..families import families
-from ..spec import HTTP_METHODS, Operation, Parameter, resolve_refs
+from ..kinds import plan
+from ..spec import HTTP_METHODS, Operation, Parameter, SpecError, document_operation, resolve_refs
 from .findings import JsonPath
 
 __all__ = [
@@ -115,22 +115,43 @@ def find_operations(
 
 def family_of(
     documents: Iterable[tuple[str, dict[str, Any]]],
-) -> dict[OperationKey, str]:
-    """Each operation's task family (its collection path), by ``mockserver.families``'
-    rule applied to the operations of all ``documents`` together (the first occurrence
-    of an operation counts): a create finds its collection in whichever document has it."""
+) -> dict[OperationKey, tuple[str, ...]]:
+    """Each operation's task families, as the fake serving these documents has them
+    (``mockserver.kinds.plan`` over the operations of all ``documents`` together, the
+    first occurrence of an operation counting): a create's family, the families a read
+    or list serves (a read shared by tiers serves each tier's), none for an operation
+    answered at once. A create finds its collection in whichever document has it."""
     operations: dict[OperationKey, Operation] = {}
     for origin, document in documents:
         for method, path in operations_in(document):
             key = operation_key(method, path)
             if key not in operations:
-                operations[key] = _family_member(document, method, path, origin)
-    by_id = families(operations.values())
-    return {key: by_id[operation.operation_id] for key, operation in operations.items()}
+                operations[key] = _member(document, method, path, origin)
+    found = plan(operations.values())
+    out: dict[OperationKey, tuple[str, ...]] = {}
+    for key, operation in operations.items():
+        kind = found.kind(operation.operation_id)
+        if kind == "create":
+            out[key] = (found.families.of(operation.operation_id),)
+        else:
+            out[key] = tuple(sorted(found.families.served_by(operation.operation_id)))
+    return out
+
+
+def _member(document: dict[str, Any], method: str, path: str, origin: str) -> Operation:
+    """The operation as the fake reads it, named by its label (operation ids repeat
+    across documents); for one the fake could not read, method, path and parameters."""
+    label = f"{method.upper()} {path}"
+    try:
+        operation = document_operation(document, Path(origin), method, path)
+    except (KeyError, TypeError, AttributeError, ValueError, SpecError):
+        return _family_member(document, method, path, origin)
+    return operation._replace(operation_id=label)
 
 
 def _family_member(document: dict[str, Any], method: str, path: str, origin: str) -> Operation:
-    """As much of an :class:`Operation` as its family needs: method, path, parameters."""
+    """As much of an :class:`Operation` as its family needs: method, path, parameters
+    (a POST documenting no answer reads as a create, as the fake reads one)."""
     item = document["paths"][path]
     declared = [
         *resolve_refs(document, item.get("parameters") or []),

@@ -6,9 +6,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
+    "CALLS",
     "EXIT_UNREADABLE",
     "Direction",
     "DriftReport",
@@ -104,6 +105,9 @@ class NotCovered:
 
 _SEVERITIES = tuple(severity.value for severity in Severity)
 
+# The group of a whole API's operations that belong to no task family (answered at once).
+CALLS: Final = "calls"
+
 
 @dataclass(frozen=True, slots=True)
 class DriftReport:
@@ -116,28 +120,32 @@ class DriftReport:
     findings: tuple[Finding, ...]
     not_covered: tuple[NotCovered, ...] = field(default=())
     require_all: bool = False
-    # operation label -> its task family (collection path), for the covered operations
+    # operation label -> its task families (the fake's: a create's, or those a read or
+    # list serves; CALLS for an operation answered at once), for the covered operations
     # and the upstream ones of a covered family that the vendored spec lacks
-    families: dict[str, str] = field(default_factory=dict)
+    families: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)
 
     def by_family(self) -> dict[str, dict[str, int]]:
-        """Per task family, in path order: how many operations were compared and how
-        many findings of each severity concern it (a finding about several families
-        counts in each). Operations without a family count under their own label."""
+        """Per task family, in path order (``calls`` last): how many operations were
+        compared and how many findings of each severity concern it. An operation of
+        several families (a read shared by tiers) counts in each, and so does a finding
+        about several; operations without a family count under their own label."""
         out: dict[str, dict[str, int]] = {}
 
         def row(family: str) -> dict[str, int]:
             return out.setdefault(family, dict.fromkeys(["compared", *_SEVERITIES], 0))
 
         for label in self.compared:
-            row(self.families.get(label, label))["compared"] += 1
+            for family in self.families.get(label, (label,)):
+                row(family)["compared"] += 1
         for finding in self.findings:
-            for family in dict.fromkeys(self.families.get(op, op) for op in finding.operations):
+            concerned = (f for op in finding.operations for f in self.families.get(op, (op,)))
+            for family in dict.fromkeys(concerned):
                 row(family)[finding.severity.value] += 1
-        return dict(sorted(out.items()))
+        return dict(sorted(out.items(), key=lambda item: (item[0] == CALLS, item[0])))
 
     def of(self, severity: Severity) -> list[Finding]:
         return [finding for finding in self.findings if finding.severity is severity]

@@ -13,7 +13,15 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from .findings import EXIT_UNREADABLE, DriftReport, FailOn, Finding, Severity, UpdateOutcome
+from .findings import (
+    CALLS,
+    EXIT_UNREADABLE,
+    DriftReport,
+    FailOn,
+    Finding,
+    Severity,
+    UpdateOutcome,
+)
 
 __all__ = ["FORMATS", "render", "render_json", "render_junit", "render_text"]
 
@@ -97,9 +105,10 @@ def render_text(
     else:
         # A whole API: one line per task family, not hundreds of operations.
         origins = ", ".join(dict.fromkeys(report.compared.values()))
-        lines += [
-            f"Compared: {len(report.compared)} operations in {len(by_family)} families <- {origins}"
-        ]
+        calls = by_family.get(CALLS, {}).get("compared", 0)
+        families = len(by_family) - (CALLS in by_family)
+        grouped = f"{families} families" + (f" and {calls} calls" if calls else "")
+        lines += [f"Compared: {len(report.compared)} operations in {grouped} <- {origins}"]
     if not report.compared:
         lines.append("  nothing: the upstream source holds none of the covered operations")
     if report.missing:
