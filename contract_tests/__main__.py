@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     add("--wait", type=float, metavar="S", help="longest wait for a task to finish")
     add("--spec-dir", metavar="DIR", help="check against these OpenAPI documents instead")
+    add(
+        "--families",
+        metavar="TEXT",
+        nargs="+",
+        help="only the task families whose path contains one of these (a bounded run "
+        "over a whole API: --spec-dir fixtures/upstream --families mystic seedance-2-pro)",
+    )
     add("--diff-json", metavar="FILE", help="differential mode: disagreements as JSON")
     add("--report-json", metavar="FILE", help="write the summary as JSON")
     add("pytest_args", nargs="*", help="after --: passed to pytest as they are")
@@ -136,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for option, value in options.items():
         if value is not None:
             pytest_args += [option, value]
+    for family in args.families or ():
+        pytest_args += ["--contract-families", family]
     label = args.target if not args.compare else f"{args.target} vs {args.compare}"
     collector = SummaryCollector(label, args.profile)
     progress = ProgressReporter()

@@ -20,6 +20,7 @@ from .exchange import Exchange
 __all__ = [
     "body_matches_schema",
     "check_answer",
+    "check_not_found",
     "documented_status",
     "example_named",
     "fields_named",
@@ -80,6 +81,18 @@ def check_answer(operation: Operation, exchange: Exchange) -> list[str]:
         documented = ", ".join(sorted(operation.responses))
         return [f"status {exchange.status} is not documented (the spec has {documented})"]
     return body_matches_schema(operation, exchange)
+
+
+def check_not_found(operation: Operation, exchange: Exchange) -> list[str]:
+    """A read's answer for a task it does not find: as documented where the read
+    documents a 404; else the API's 404 as documented elsewhere in it, ``{"message":
+    ...}`` (most reads of the whole upstream API leave the 404 out)."""
+    if exchange.status != 404 or documented_status(operation, 404) is not None:
+        return check_answer(operation, exchange)
+    body = exchange.response_body if exchange.json_ok else None
+    if not isinstance(body, Mapping) or not isinstance(body.get("message"), str):
+        return [f"a 404 the spec leaves out should be the API's {{'message': ...}}, got {body!r}"]
+    return []
 
 
 def invalid_params_name(item: Any) -> str | None:

@@ -231,14 +231,16 @@ def _apply(body: dict[str, Any], mutation: Mutation, value: Any = None) -> dict[
 
 
 _NON_OBJECTS: st.SearchStrategy[Any] = st.one_of(
-    st.lists(st.integers(0, 9), max_size=3), _LETTERS, st.integers(), st.booleans(), st.none()
+    st.lists(st.integers(0, 9), max_size=3), _LETTERS, st.integers(), st.booleans()
 )
 
 
 def invalid_bodies(
-    schema: Mapping[str, Any], *, null_is_absent: bool = True
+    schema: Mapping[str, Any], *, null_is_absent: bool = True, body_required: bool = True
 ) -> st.SearchStrategy[tuple[Any, Mutation]]:
-    """A valid body with exactly one mutation applied, and that mutation."""
+    """A valid body with exactly one mutation applied, and that mutation. A JSON null is
+    a non-object body only where the body is required: FastAPI reads it as no body."""
+    non_objects = st.one_of(_NON_OBJECTS, st.none()) if body_required else _NON_OBJECTS
     schema = merged_schema(schema)
     properties: Mapping[str, Any] = schema.get("properties") or {}
     mutations = applicable_mutations(schema, null_is_absent=null_is_absent)
@@ -247,7 +249,7 @@ def invalid_bodies(
     def build(draw: st.DrawFn) -> tuple[Any, Mutation]:
         mutation = draw(st.sampled_from(mutations))
         if mutation.field is None:
-            return draw(_NON_OBJECTS), mutation
+            return draw(non_objects), mutation
         body = draw(valid_bodies(schema))
         if mutation.kind == "missing_required":
             return _apply(body, mutation), mutation
@@ -258,16 +260,17 @@ def invalid_bodies(
 
 
 def explicit_invalid_bodies(
-    schema: Mapping[str, Any], *, null_is_absent: bool = True
+    schema: Mapping[str, Any], *, null_is_absent: bool = True, body_required: bool = True
 ) -> list[tuple[Any, Mutation]]:
-    """At least one fixed invalid body per applicable mutation, on the minimal body."""
+    """At least one fixed invalid body per applicable mutation, on the minimal body (a
+    JSON null among the non-objects only where the body is required)."""
     schema = merged_schema(schema)
     properties: Mapping[str, Any] = schema.get("properties") or {}
     base = minimal_body(schema)
     out: list[tuple[Any, Mutation]] = []
     for mutation in applicable_mutations(schema, null_is_absent=null_is_absent):
         if mutation.field is None:
-            non_objects: list[Any] = [[], "video", 5, None]
+            non_objects: list[Any] = [[], "video", 5, *([None] if body_required else [])]
             out.extend((value, mutation) for value in non_objects)
         elif mutation.kind == "missing_required":
             out.append((_apply(base, mutation), mutation))

@@ -2,20 +2,24 @@
 
 The spec is the contract, so reading it is allowed; the fake's internals are not.
 This module uses :mod:`mockserver.spec` for loading only (YAML 1.2 rules, ``$ref``
-resolution, OpenAPI 3.0 → JSON Schema) and :mod:`mockserver.families` for which task
-family each operation belongs to (read off the paths). Within a family, operations are
-told apart by their *shape*: a POST with a JSON body creates a task (one per tier), a
-GET with a path parameter reads one, a GET without lists them.
+resolution, OpenAPI 3.0 → JSON Schema) and :func:`mockserver.kinds.plan` for what each
+operation is and which task family it belongs to, read off the spec's paths and
+documented answers alone: a create makes a family's tasks (one per tier), a read finds
+one, a list pages through them. Over the whole upstream API (``--spec-dir``) the
+synchronous operations are no family's, and a family is left out, with its reason in
+:attr:`ContractSpec.left_out`, where the suite cannot exercise it: no read or no list to
+find its tasks, a create without a JSON body, or a create answering a shape of its own
+rather than the task envelope the checks read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mockserver.families import families
+from mockserver.kinds import documents_a_body, is_task_envelope, plan, success_response
 from mockserver.spec import Operation, Parameter, Spec, load_spec, resolve_refs
 
 __all__ = ["ContractSpec", "Family", "SpecMismatch"]
@@ -42,7 +46,8 @@ def _walk(node: Any) -> Iterator[Mapping[str, Any]]:
 @dataclass(frozen=True)
 class Family:
     """One task family: the creates that make its tasks (its tiers), the GET that reads
-    one and the GET that lists them. ``collection`` is the list operation's path."""
+    one and the GET that lists them (the narrowest where several do: a tier's own list
+    beside the list of all tiers). ``collection`` is the family's name, its path."""
 
     collection: str
     creates: tuple[Operation, ...]
@@ -83,12 +88,23 @@ class ContractSpec:
 
     spec: Spec
     families: tuple[Family, ...]
+    # family -> why the suite cannot exercise it
+    left_out: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, spec_dir: Path | str | None = None) -> ContractSpec:
         """Read ``spec_dir`` (default: the vendored spec installed with freepik-mock)."""
         spec = load_spec(spec_dir)
-        return cls(spec, _families(spec))
+        found, left_out = _families(spec)
+        return cls(spec, found, left_out)
+
+    def only(self, wanted: Sequence[str]) -> ContractSpec:
+        """The families whose name contains one of ``wanted`` (a bounded run over a whole
+        API); SpecMismatch where none does."""
+        chosen = tuple(f for f in self.families if any(w in f.collection for w in wanted))
+        if not chosen:
+            raise SpecMismatch(f"no task family of the spec matches {', '.join(wanted)}")
+        return ContractSpec(self.spec, chosen, self.left_out)
 
     @property
     def creates(self) -> tuple[Operation, ...]:
@@ -125,25 +141,43 @@ class ContractSpec:
         return found
 
 
-def _families(spec: Spec) -> tuple[Family, ...]:
-    membership = families(spec)
-    members: dict[str, list[Operation]] = {}
+def _families(spec: Spec) -> tuple[tuple[Family, ...], dict[str, str]]:
+    found = plan(spec)
+    creates: dict[str, list[Operation]] = {}
+    reads: dict[str, list[Operation]] = {}
+    lists: dict[str, list[Operation]] = {}
     for operation in spec:
-        members.setdefault(membership[operation.operation_id], []).append(operation)
-    found: list[Family] = []
-    for collection, operations in members.items():
-        creates = tuple(op for op in operations if op.method == "post" and op.request_schema)
-        gets = [op for op in operations if op.method == "get" and _has_path_param(op)]
-        lists = [op for op in operations if op.method == "get" and not _has_path_param(op)]
-        if not creates:
-            continue  # a collection nothing in the spec creates tasks for
-        if len(gets) != 1 or len(lists) != 1:
-            paths = ", ".join(f"POST {op.path}" for op in creates)
-            raise SpecMismatch(
-                f"{paths}: the family {collection} needs one GET that reads a task and one "
-                f"that lists them (the spec has {len(gets)} and {len(lists)})"
+        kind = found.kind(operation.operation_id)
+        if kind == "create":
+            creates.setdefault(found.families.of(operation.operation_id), []).append(operation)
+        elif kind in ("read", "list"):
+            for name in found.families.served_by(operation.operation_id):
+                (reads if kind == "read" else lists).setdefault(name, []).append(operation)
+    families: list[Family] = []
+    left_out: dict[str, str] = {}
+    for name, made_by in creates.items():
+        paths = ", ".join(f"POST {op.path}" for op in made_by)
+        if len(reads.get(name, ())) != 1 or not lists.get(name):
+            left_out[name] = (
+                f"{paths}: the family needs one GET that reads a task and a GET that lists "
+                f"them (the spec has {len(reads.get(name, ()))} and {len(lists.get(name, ()))})"
             )
-        found.append(Family(collection, creates, gets[0], lists[0]))
-    if not found:
-        raise SpecMismatch("the spec has no operation that creates tasks")
-    return tuple(found)
+        elif any(op.request_schema is None for op in made_by):
+            left_out[name] = f"{paths}: a create without a JSON request body"
+        elif any(_own_shape(op) for op in made_by):
+            left_out[name] = f"{paths}: a create answering a shape of its own, not the envelope"
+        else:
+            narrowest = max(lists[name], key=lambda op: len(op.path))
+            families.append(Family(name, tuple(made_by), reads[name][0], narrowest))
+    if not families:
+        raise SpecMismatch(
+            "the spec has no task family the contract tests can exercise"
+            + "".join(f"; {reason}" for reason in left_out.values())
+        )
+    return tuple(families), left_out
+
+
+def _own_shape(operation: Operation) -> bool:
+    """Whether a create documents an answer that is not the task envelope."""
+    _, _, schema = success_response(operation)
+    return documents_a_body(schema) and not is_task_envelope(schema)

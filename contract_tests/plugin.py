@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .operations import ContractSpec
+from .operations import ContractSpec, SpecMismatch
 from .outcome import EXIT_UNREACHABLE, EXIT_USAGE, LEDGER_KEY, PROFILES, PROGRESS_KEY
 from .recording import Recorder
 from .session import ContractOptions, ContractSession, Ledger
@@ -93,6 +93,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="check against the OpenAPI documents in DIR instead of the vendored spec",
     )
     group.addoption(
+        "--contract-families",
+        dest="contract_families",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="only the task families whose path contains TEXT (repeatable): a bounded "
+        "run over a whole API",
+    )
+    group.addoption(
         "--contract-profile",
         dest="contract_profile",
         default="observed",
@@ -154,6 +163,7 @@ def options_from(config: pytest.Config) -> ContractOptions:
         api_key=get("contract_api_key"),
         wait=get("contract_wait"),
         spec_dir=path("contract_spec_dir"),
+        families=tuple(get("contract_families") or ()),
         diff_json=path("contract_diff_json"),
         profile=get("contract_profile"),
     )
@@ -181,8 +191,15 @@ def contract_session(request: pytest.FixtureRequest) -> Iterator[ContractSession
         pytest.exit(
             "--contract-api-key is not used for the real API: set FREEPIK_API_KEY", EXIT_USAGE
         )
-    spec = ContractSpec.load(options.spec_dir)
+    try:
+        spec = ContractSpec.load(options.spec_dir)
+        if options.families:
+            spec = spec.only(options.families)
+    except SpecMismatch as exc:
+        pytest.exit(str(exc), EXIT_USAGE)
     ledger = Ledger()
+    for family, reason in spec.left_out.items():
+        ledger.notes.append(f"task family {family} left out: {reason}")
     request.config.stash[LEDGER_KEY] = ledger
     progress = request.config.stash.get(PROGRESS_KEY, None)
     if progress is not None:
@@ -199,6 +216,7 @@ def contract_session(request: pytest.FixtureRequest) -> Iterator[ContractSession
                     allow_spend=options.allow_spend,
                     wait_limit=options.wait,
                     profile=options.profile,
+                    spec_dir=options.spec_dir,
                 )
             )
 

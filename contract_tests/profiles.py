@@ -165,7 +165,8 @@ def reason_problems(broken: Broken, reason: str) -> list[str]:
             return [f"{where}: the reason should be pydantic's {expected!r}, not {reason!r}"]
         return []
     if kind == "outside_enum" or (kind == "wrong_type" and "enum" in schema):
-        listed = [f"'{v}'" if isinstance(v, str) else json.dumps(v) for v in schema["enum"]]
+        # As pydantic prints them: Python's repr (a value holding ' in double quotes).
+        listed = [repr(v) if isinstance(v, str) else json.dumps(v) for v in schema["enum"]]
         if not reason.startswith("Input should be ") or not all(v in reason for v in listed):
             return [
                 f"{where}: the reason should be pydantic's literal_error listing "
@@ -210,6 +211,13 @@ class Profile:
     def answer(self, operation: Operation, exchange: Exchange) -> list[str]:
         """Every answer: a documented status and body; under observed, the live headers."""
         problems = checks.check_answer(operation, exchange)
+        if self.name == "observed":
+            problems += self.header_problems(exchange)
+        return problems
+
+    def not_found(self, operation: Operation, exchange: Exchange) -> list[str]:
+        """A read's answer for a task it should not find (``checks.check_not_found``)."""
+        problems = checks.check_not_found(operation, exchange)
         if self.name == "observed":
             problems += self.header_problems(exchange)
         return problems

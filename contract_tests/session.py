@@ -43,6 +43,7 @@ class ContractOptions:
     compare_api_key: str | None = field(default=None, repr=False)
     wait: float | None = None
     spec_dir: Path | None = None
+    families: tuple[str, ...] = ()  # only the task families whose path contains one
     diff_json: Path | None = None
     profile: ProfileName = "observed"
 

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -385,11 +386,13 @@ def open_target(
     wait_limit: float | None = None,
     timeout: float = 30.0,
     profile: ProfileName = "observed",
+    spec_dir: Path | None = None,
 ) -> Iterator[Target]:
     """Open ``where``: ``fake``, ``asgi:MODULE:NAME``, an ``http(s)://`` URL, or ``real``.
 
     ``profile`` is what the checks expect; the in-process ``fake`` is started with it, so
-    that the fake answers as the profile says (other targets answer as they do).
+    that the fake answers as the profile says (other targets answer as they do), and
+    serves ``spec_dir`` (the checks' spec; None: the vendored one).
     """
     paths = frozenset(create_paths)
     if where == "real":
@@ -418,7 +421,7 @@ def open_target(
         if where == "fake":
             from mockserver import MockConfig, create_app
 
-            config = MockConfig(clock="manual", api_keys=(key,), profile=profile)
+            config = MockConfig(clock="manual", api_keys=(key,), profile=profile, spec_dir=spec_dir)
             app: ASGIApp = create_app(config)
             label = "fake (in-process)"
         else:

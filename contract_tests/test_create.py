@@ -94,14 +94,17 @@ def test_invalid_requests_are_refused(contract: ContractSession) -> None:
 def _invalid_check(contract: ContractSession, operation: Operation) -> Callable[[], None]:
     schema = request_schema(operation)
     null_is_absent = contract.profile.null_is_absent
+    required = operation.request_body_required
 
     @contract.settings(share=len(contract.spec.creates))
-    @given(case=invalid_bodies(schema, null_is_absent=null_is_absent))
+    @given(case=invalid_bodies(schema, null_is_absent=null_is_absent, body_required=required))
     def check(case: tuple[Any, Mutation]) -> None:
         body, mutation = case
         _refused(contract, operation, body, (mutation,))
 
-    for case in explicit_invalid_bodies(schema, null_is_absent=null_is_absent):
+    for case in explicit_invalid_bodies(
+        schema, null_is_absent=null_is_absent, body_required=required
+    ):
         check = example(case=case)(check)
     return check
 

@@ -127,7 +127,9 @@ def explicit_requests(contract: ContractSession) -> list[Request]:
             every_field, _ = every_field_invalid_body(schema, null_is_absent=null)
             out += [
                 (f"{post}: {mutation}", _create(operation, body))
-                for body, mutation in explicit_invalid_bodies(schema, null_is_absent=null)
+                for body, mutation in explicit_invalid_bodies(
+                    schema, null_is_absent=null, body_required=operation.request_body_required
+                )
             ]
             out.append((f"{post}: several fields broken", _create(operation, every_field)))
             out += [
