@@ -66,12 +66,14 @@ class Family:
         return tuple(p for p in self.list.parameters if p.location == "query")
 
     def task_statuses(self) -> tuple[str, ...]:
-        """The statuses the get-by-id 200 schema allows, in the spec's order."""
-        for media in self.get.responses.get("200", {}).values():
-            for node in _walk(media):
-                status = (node.get("properties") or {}).get("status")
-                if isinstance(status, Mapping) and isinstance(status.get("enum"), list):
-                    return tuple(str(value) for value in status["enum"])
+        """The statuses the get-by-id 200 schema allows, in the spec's order (the list's
+        where the get documents no body)."""
+        for operation in (self.get, self.list):
+            for media in operation.responses.get("200", {}).values():
+                for node in _walk(media):
+                    status = (node.get("properties") or {}).get("status")
+                    if isinstance(status, Mapping) and isinstance(status.get("enum"), list):
+                        return tuple(str(value) for value in status["enum"])
         raise SpecMismatch(f"GET {self.get.path}: the 200 response documents no status enum")
 
 
@@ -166,15 +168,44 @@ def _families(spec: Spec) -> tuple[tuple[Family, ...], dict[str, str]]:
             left_out[name] = f"{paths}: a create without a JSON request body"
         elif any(_own_shape(op) for op in made_by):
             left_out[name] = f"{paths}: a create answering a shape of its own, not the envelope"
+        elif (unmade := _no_body_made(made_by)) is not None:
+            left_out[name] = f"{paths}: {unmade}"
         else:
             narrowest = max(lists[name], key=lambda op: len(op.path))
-            families.append(Family(name, tuple(made_by), reads[name][0], narrowest))
+            family = Family(name, tuple(made_by), reads[name][0], narrowest)
+            try:
+                family.task_statuses()
+            except SpecMismatch as exc:
+                left_out[name] = str(exc)
+                continue
+            families.append(family)
     if not families:
         raise SpecMismatch(
             "the spec has no task family the contract tests can exercise"
             + "".join(f"; {reason}" for reason in left_out.values())
         )
     return tuple(families), left_out
+
+
+def _no_body_made(creates: Sequence[Operation]) -> str | None:
+    """Why the suite's body strategies cannot make a valid body for one of ``creates``
+    (a body of alternatives, anyOf/oneOf, say), or None."""
+    from jsonschema import Draft4Validator
+
+    from .strategies import UnsupportedSchema, minimal_body, unsupported_keywords
+
+    for operation in creates:
+        schema = request_schema(operation)
+        unsupported = unsupported_keywords(schema)
+        if unsupported:
+            return f"the suite cannot make its bodies (keywords {sorted(unsupported)})"
+        try:
+            body = minimal_body(schema)
+        except UnsupportedSchema as exc:
+            return f"the suite cannot make its bodies ({exc})"
+        if not Draft4Validator(schema).is_valid(body):
+            return "the suite's smallest body does not meet its schema"
+    return None
 
 
 def _own_shape(operation: Operation) -> bool:

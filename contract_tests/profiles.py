@@ -166,7 +166,12 @@ def reason_problems(broken: Broken, reason: str) -> list[str]:
         return []
     if kind == "outside_enum" or (kind == "wrong_type" and "enum" in schema):
         # As pydantic prints them: Python's repr (a value holding ' in double quotes).
-        listed = [repr(v) if isinstance(v, str) else json.dumps(v) for v in schema["enum"]]
+        # null is the nullable wrapper's, not the literal's: pydantic leaves it out.
+        listed = [
+            repr(v) if isinstance(v, str) else json.dumps(v)
+            for v in schema["enum"]
+            if v is not None
+        ]
         if not reason.startswith("Input should be ") or not all(v in reason for v in listed):
             return [
                 f"{where}: the reason should be pydantic's literal_error listing "

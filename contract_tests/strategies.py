@@ -14,6 +14,7 @@ spec change that needs more support is noticed, not silently mis-generated.
 from __future__ import annotations
 
 import math
+import re
 import struct
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -81,27 +82,68 @@ def _json_type(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
+def unsupported_keywords(schema: Any) -> set[str]:
+    """The keywords anywhere in ``schema`` (its properties, items and allOf parts) that
+    the builders cannot generate values for: an operation with any is not exercised."""
+    if not isinstance(schema, Mapping):
+        return set()
+    # An empty anyOf states no rule (upstream writes `anyOf: []` beside properties).
+    found = {
+        k for k, v in schema.items() if k not in _KNOWN and not str(k).startswith("x-") and v != []
+    }
+    subschemas = [
+        *(schema.get("properties") or {}).values(),
+        *(schema.get("allOf") or []),
+        schema.get("items"),
+        schema.get("additionalProperties"),
+    ]
+    for sub in subschemas:
+        found |= unsupported_keywords(sub)
+    return found
+
+
 def _check_supported(schema: Mapping[str, Any]) -> None:
     unknown = sorted(k for k in schema if k not in _KNOWN and not str(k).startswith("x-"))
     if unknown:
         raise UnsupportedSchema(f"cannot generate values for schema keywords {unknown}")
 
 
+# Keywords that only document: allOf parts may word them differently.
+_ANNOTATIONS = frozenset({"description", "title", "example", "examples", "$comment"})
+
+
 def merged_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """``schema`` with its ``allOf`` parts merged into one object schema."""
+    """``schema`` with its ``allOf`` parts merged into one object schema (a property
+    several parts declare holds the rules of each: one part's type, another's minItems)."""
     merged = {k: v for k, v in schema.items() if k != "allOf"}
     for part in schema.get("allOf") or []:
         part = merged_schema(part)
         for key, value in part.items():
             if key == "properties":
-                merged["properties"] = {**merged.get("properties", {}), **value}
+                properties = dict(merged.get("properties", {}))
+                for name, sub in value.items():
+                    properties[name] = (
+                        _joined(properties[name], sub, name) if name in properties else sub
+                    )
+                merged["properties"] = properties
             elif key == "required":
                 merged["required"] = sorted({*merged.get("required", []), *value})
-            elif key in merged and merged[key] != value:
+            elif key in merged and merged[key] != value and key not in _ANNOTATIONS:
                 raise UnsupportedSchema(f"allOf parts disagree on {key!r}")
             else:
-                merged[key] = value
+                merged.setdefault(key, value)
     return merged
+
+
+def _joined(first: Any, second: Any, name: str) -> Any:
+    if not isinstance(first, Mapping) or not isinstance(second, Mapping):
+        return second
+    joined = dict(first)
+    for key, value in second.items():
+        if key in joined and joined[key] != value and key not in _ANNOTATIONS:
+            raise UnsupportedSchema(f"allOf parts disagree on {key!r} of {name!r}")
+        joined.setdefault(key, value)
+    return joined
 
 
 def uris() -> st.SearchStrategy[str]:
@@ -231,14 +273,20 @@ def boundary_values(schema: Mapping[str, Any]) -> list[Any]:
             if key in schema and not schema.get(exclusive):
                 values.append(schema[key])
     if "string" in kinds and "enum" not in schema and schema.get("format") is None:
+        texts = []
         if "maxLength" in schema:
             # Exactly at the limit, in ASCII and in a character UTF-16 counts as two units.
-            values.append("a" * schema["maxLength"])
-            values.append("\U0001f3ac" * schema["maxLength"])
-        values.append("x" * schema.get("minLength", 0))
+            texts.append("a" * schema["maxLength"])
+            texts.append("\U0001f3ac" * schema["maxLength"])
+        texts.append("x" * schema.get("minLength", 0))
+        # Only those a pattern allows (JSON Schema's: found anywhere in the text).
+        pattern = schema.get("pattern")
+        values.extend(t for t in texts if pattern is None or re.search(pattern, t))
     if "null" in kinds:
         values.append(None)
-    if "default" in schema:
+    # A default the schema itself refuses (upstream's `type: string, default: null`) is
+    # no valid value to send.
+    if "default" in schema and (schema["default"] is not None or "null" in kinds):
         values.append(schema["default"])
     unique: list[Any] = []
     for value in values:
@@ -249,7 +297,7 @@ def boundary_values(schema: Mapping[str, Any]) -> list[Any]:
 
 def _minimal(schema: Mapping[str, Any]) -> Any:
     """A fixed valid value for a field that must be present."""
-    if "default" in schema:
+    if "default" in schema and (schema["default"] is not None or "null" in types_of(schema)):
         return schema["default"]
     if "enum" in schema:
         return schema["enum"][0]
@@ -265,7 +313,9 @@ def _minimal(schema: Mapping[str, Any]) -> Any:
         return schema.get("minimum", 0)
     if kind == "object":
         return minimal_body(schema)
-    return {"boolean": True, "array": [], "null": None}[kind]
+    if kind == "array":
+        return [_minimal(schema.get("items") or {})] * int(schema.get("minItems", 0))
+    return {"boolean": True, "null": None}[kind]
 
 
 def minimal_body(schema: Mapping[str, Any]) -> dict[str, Any]:
