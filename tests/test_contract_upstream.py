@@ -49,6 +49,9 @@ def test_the_whole_spec_has_the_fakes_families(upstream: ContractSpec) -> None:
     assert all(op.method in ("post", "get") for op in upstream.operations)
     # What the suite cannot exercise is said, not failed.
     assert "own" in upstream.left_out["/v1/ai/image-style-transfer"]
+    assert "oneOf" in upstream.left_out["/v1/ai/image-to-video/minimax-hailuo-02-768p"]
+    # An empty anyOf states no rule: those bodies the suite builds.
+    assert "/v1/ai/reference-to-video/wan-2-7" in by_name
     assert "0 and 0" in upstream.left_out["/v1/ai/loras/styles"]
     assert not set(upstream.left_out) & set(by_name)
 
