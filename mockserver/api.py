@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .constants import RUNTIME_KEY, TASK_ID_KEY
 from .errors import ApiError, json_response
@@ -36,7 +37,7 @@ from .validation import OperationValidator
 if TYPE_CHECKING:
     from .runtime import ApiModel, MockRuntime
 
-__all__ = ["Endpoint", "api_routes", "endpoint_for", "runtime_of"]
+__all__ = ["Endpoint", "ServedEndpoint", "api_routes", "endpoint_for", "runtime_of"]
 
 # The field of a task's answer that holds its result URLs.
 GENERATED = "generated"
@@ -238,6 +239,21 @@ def endpoint_for(model: ApiModel, operation: Operation, validator: OperationVali
     return _call_endpoint(model, operation, validator)
 
 
+class ServedEndpoint:
+    """An endpoint as the ASGI app of its route.
+
+    Starlette would wrap a function endpoint in a second layer of exception handling per
+    request; the app's own (``errors.exception_handlers`` in its ``ExceptionMiddleware``,
+    right around the router) answers the same failures the same way."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+
 def api_routes(model: ApiModel) -> list[Route]:
     """A Starlette route for each operation of the spec."""
     routes = []
@@ -245,6 +261,11 @@ def api_routes(model: ApiModel) -> list[Route]:
         endpoint = endpoint_for(model, operation, model.validators[operation.operation_id])
         methods = [operation.method.upper()]
         routes.append(
-            Route(operation.route_path, endpoint, methods=methods, name=operation.operation_id)
+            Route(
+                operation.route_path,
+                ServedEndpoint(endpoint),
+                methods=methods,
+                name=operation.operation_id,
+            )
         )
     return routes

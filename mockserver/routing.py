@@ -28,57 +28,73 @@ class RouteIndex:
     """The routes a request path could match, in their given order.
 
     A plain ``Route`` is filed under the segments of its path before the first one
-    holding a parameter; anything else (a ``Mount``, a ``Host``, a route class with
-    matching of its own) is tried for every path."""
+    holding a parameter (a path with none matches that path alone); anything else (a
+    ``Mount``, a ``Host``, a route class with matching of its own) is tried for every
+    path."""
 
     def __init__(self, routes: Iterable[BaseRoute]) -> None:
+        self._routes = tuple(routes)
         self._root = _Node()
-        for order, route in enumerate(routes):
+        for order, route in enumerate(self._routes):
+            literal, whole = _literal_segments(route)
             node = self._root
-            for segment in _literal_segments(route):
+            for segment in literal:
                 node = node.children.setdefault(segment, _Node())
-            node.filed.append((order, route))
+            (node.exact if whole else node.below).append((order, route))
         self._root.settle(())
 
     def candidates(self, path: str) -> Sequence[BaseRoute]:
         """Every route that could match ``path`` (a route path, below the mount point),
         in order; a route left out cannot."""
+        if "\n" in path:
+            # A route's regex ends in "$", which also matches before a final newline.
+            return self._routes
         node = self._root
         for segment in path.split("/")[1:]:
             child = node.children.get(segment)
             if child is None:
-                break
+                return node.within  # the path goes on below this node
             node = child
-        return node.candidates
+        return node.ending
 
 
 class _Node:
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
-        # The routes filed here, and those filed here or above, by their order.
-        self.filed: list[tuple[int, BaseRoute]] = []
-        self.candidates: tuple[BaseRoute, ...] = ()
+        # Routes filed here: those whose literal path ends here (matching this path
+        # alone), and those with parameters after it.
+        self.exact: list[tuple[int, BaseRoute]] = []
+        self.below: list[tuple[int, BaseRoute]] = []
+        # The candidates of a path that ends here, and of one that goes on below.
+        self.ending: tuple[BaseRoute, ...] = ()
+        self.within: tuple[BaseRoute, ...] = ()
 
     def settle(self, above: tuple[tuple[int, BaseRoute], ...]) -> None:
-        here = tuple(sorted((*above, *self.filed), key=lambda filed: filed[0]))
-        self.candidates = tuple(route for _, route in here)
+        below = (*above, *self.below)
+        self.ending = _in_order((*below, *self.exact))
+        self.within = _in_order(below)
         for child in self.children.values():
-            child.settle(here)
+            child.settle(below)
 
 
-def _literal_segments(route: BaseRoute) -> list[str]:
+def _in_order(filed: Iterable[tuple[int, BaseRoute]]) -> tuple[BaseRoute, ...]:
+    return tuple(route for _, route in sorted(filed, key=lambda pair: pair[0]))
+
+
+def _literal_segments(route: BaseRoute) -> tuple[list[str], bool]:
+    """The literal segments a route's path starts with, and whether they are all of it."""
     # Only a Route matching the Starlette way is known to match its path's literal
     # start exactly (its regex is anchored and escapes everything but parameters).
     if not isinstance(route, Route) or type(route).matches is not Route.matches:
-        return []
+        return [], False
     if not route.path.startswith("/"):
-        return []
+        return [], False
     literal = []
     for segment in route.path.split("/")[1:]:
         if "{" in segment:
-            break
+            return literal, False
         literal.append(segment)
-    return literal
+    return literal, True
 
 
 class _RouteList(list[BaseRoute]):
