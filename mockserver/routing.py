@@ -89,7 +89,7 @@ def _literal_segments(route: BaseRoute) -> tuple[list[str], bool]:
         return [], False
     if not route.path.startswith("/"):
         return [], False
-    literal = []
+    literal: list[str] = []
     for segment in route.path.split("/")[1:]:
         if "{" in segment:
             return literal, False
