@@ -51,6 +51,16 @@ def runtime_of(request: Request) -> MockRuntime:
     return runtime
 
 
+def header(request: Request, name: bytes) -> str | None:
+    """The first value of the header ``name`` (lower case), as ``request.headers.get``
+    gives it, without copying the request's headers into a ``Headers`` first."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            found: str = value.decode("latin-1")
+            return found
+    return None
+
+
 def base_url(request: Request) -> str:
     """Scheme, host and mount point the client used, without a trailing slash.
 
@@ -58,7 +68,7 @@ def base_url(request: Request) -> str:
     and parsing a whole URL per request; not ``request.base_url``, which is the outermost
     app's root (the fake may be mounted inside another app)."""
     scope = request.scope
-    host = request.headers.get("host")
+    host = header(request, b"host")
     if not host:
         server = scope.get("server")
         if server is None:
@@ -71,10 +81,10 @@ def base_url(request: Request) -> str:
 
 def authenticate(runtime: MockRuntime, operation: Operation, request: Request) -> str:
     """The owner (account) the request's API key stands for; 401 if there is none."""
-    header = runtime.key_headers[operation.operation_id]
-    if header is None:
+    key_header = runtime.key_headers[operation.operation_id]
+    if key_header is None:
         return owner_of("")
-    key = request.headers.get(header, "").strip()
+    key = (header(request, key_header.lower().encode("latin-1")) or "").strip()
     if not key:
         raise ApiError.missing_api_key()
     if runtime.api_keys and not any(
@@ -97,7 +107,7 @@ def _media_type_accepted(operation: Operation, content_type: str) -> bool:
 
 def check_media_type(operation: Operation, request: Request) -> None:
     """A 400 for a body sent as a media type the operation does not take."""
-    content_type = request.headers.get("content-type")
+    content_type = header(request, b"content-type")
     if content_type is not None and not _media_type_accepted(operation, content_type):
         raise ApiError.bad_request(
             unsupported_media_type(content_type, operation.request_media_types)
