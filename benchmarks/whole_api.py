@@ -2,7 +2,9 @@
 
 Each start-up is a fresh Python process: from its first line to the app built from the
 spec (``create_app``) and to the first valid create answered (in process, through
-httpx's ASGI transport), then the process's peak resident memory; one more process per
+httpx's ASGI transport), then the time of a task read by id driven straight into the
+app (where routing through all of a spec's routes would show) and the process's peak
+resident memory; one more process per
 spec measures what importing the kit and building the app allocate (tracemalloc, which
 slows a process too much to time it). The spec folders take turns so that machine noise
 hits both alike. The whole API is served from its JSON copy (``fixtures/upstream``,
@@ -43,22 +45,52 @@ built = time.perf_counter()
 allocated = tracemalloc.get_traced_memory()[0] if traced else 0
 tracemalloc.stop()
 
+KEYS = {"x-freepik-api-key": "k", "x-magnific-api-key": "k"}
+
 async def first_create():
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         answer = await client.post(
-            "/v1/ai/video/kling-v3-omni-std",
-            json={"prompt": "a cat"},
-            headers={"x-freepik-api-key": "k", "x-magnific-api-key": "k"},
+            "/v1/ai/video/kling-v3-omni-std", json={"prompt": "a cat"}, headers=KEYS
         )
     assert answer.status_code == 200, answer.text
+    return answer.json()["data"]["task_id"]
 
-asyncio.run(first_create())
+task_id = asyncio.run(first_create())
 answered = time.perf_counter()
+
+async def read_by_id(calls):
+    # Straight into the ASGI app: routing through every route of the spec shows here.
+    scope = {
+        "type": "http", "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": f"/v1/ai/video/kling-v3-omni/{task_id}", "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80),
+        "headers": [(b"host", b"127.0.0.1")]
+        + [(k.encode(), v.encode()) for k, v in KEYS.items()],
+    }
+    statuses = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    for _ in range(100):
+        await app(dict(scope), receive, send)
+    began = time.perf_counter()
+    for _ in range(calls):
+        await app(dict(scope), receive, send)
+    assert set(statuses) == {200}, set(statuses)
+    return (time.perf_counter() - began) / calls
+
+read_s = 0.0 if traced else asyncio.run(read_by_id(2000))
 print(json.dumps({
     "operations": len(app.state.mock.spec.operations),
     "build_s": built - started,
     "first_create_s": answered - started,
+    "read_by_id_s": read_s,
     "app_bytes": allocated,
     "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
 }))
@@ -100,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             f"app built {median('build_s') * 1000:.0f} ms, "
             f"first create answered {median('first_create_s') * 1000:.0f} ms "
             f"after process start (median of {len(found)}); "
+            f"GET by id in-process {median('read_by_id_s') * 1e6:.0f} µs; "
             f"app allocations {allocations[name] / 2**20:.1f} MiB, "
             f"peak RSS {median('max_rss_kib') / 1024:.1f} MiB"
         )

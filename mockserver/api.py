@@ -21,9 +21,10 @@ import hmac
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .constants import RUNTIME_KEY, TASK_ID_KEY
 from .errors import ApiError, json_response
@@ -36,7 +37,7 @@ from .validation import OperationValidator
 if TYPE_CHECKING:
     from .runtime import ApiModel, MockRuntime
 
-__all__ = ["Endpoint", "api_routes", "endpoint_for", "runtime_of"]
+__all__ = ["Endpoint", "ServedEndpoint", "api_routes", "endpoint_for", "runtime_of"]
 
 # The field of a task's answer that holds its result URLs.
 GENERATED = "generated"
@@ -50,6 +51,16 @@ def runtime_of(request: Request) -> MockRuntime:
     return runtime
 
 
+def header(request: Request, name: bytes) -> str | None:
+    """The first value of the header ``name`` (lower case), as ``request.headers.get``
+    gives it, without copying the request's headers into a ``Headers`` first."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            found: str = value.decode("latin-1")
+            return found
+    return None
+
+
 def base_url(request: Request) -> str:
     """Scheme, host and mount point the client used, without a trailing slash.
 
@@ -57,7 +68,7 @@ def base_url(request: Request) -> str:
     and parsing a whole URL per request; not ``request.base_url``, which is the outermost
     app's root (the fake may be mounted inside another app)."""
     scope = request.scope
-    host = request.headers.get("host")
+    host = header(request, b"host")
     if not host:
         server = scope.get("server")
         if server is None:
@@ -70,10 +81,10 @@ def base_url(request: Request) -> str:
 
 def authenticate(runtime: MockRuntime, operation: Operation, request: Request) -> str:
     """The owner (account) the request's API key stands for; 401 if there is none."""
-    header = runtime.key_headers[operation.operation_id]
-    if header is None:
+    key_header = runtime.key_headers[operation.operation_id]
+    if key_header is None:
         return owner_of("")
-    key = request.headers.get(header, "").strip()
+    key = (header(request, key_header.lower().encode("latin-1")) or "").strip()
     if not key:
         raise ApiError.missing_api_key()
     if runtime.api_keys and not any(
@@ -96,11 +107,26 @@ def _media_type_accepted(operation: Operation, content_type: str) -> bool:
 
 def check_media_type(operation: Operation, request: Request) -> None:
     """A 400 for a body sent as a media type the operation does not take."""
-    content_type = request.headers.get("content-type")
+    content_type = header(request, b"content-type")
     if content_type is not None and not _media_type_accepted(operation, content_type):
         raise ApiError.bad_request(
             unsupported_media_type(content_type, operation.request_media_types)
         )
+
+
+async def read_body(request: Request) -> bytes:
+    """The request's body, read as ``Request.body`` reads it (``ClientDisconnect`` if
+    the client leaves first) without an async generator per request."""
+    chunks: list[bytes] = []
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect()
 
 
 def task_detail(runtime: MockRuntime, task: Task, request: Request) -> dict[str, Any]:
@@ -125,7 +151,7 @@ def _create_endpoint(
         # A refusal raises RequestInvalid: errors.exception_handlers answers it.
         if checks_headers:
             validator.headers(request.headers)
-        params = validator.body(await request.body())
+        params = validator.body(await read_body(request))
         task = runtime.lifecycle.create(
             owner,
             base_url(request),
@@ -229,7 +255,7 @@ def _call_endpoint(
         if checks_headers:
             validator.headers(request.headers)
         if validator.has_body_schema:
-            validator.body(await request.body())
+            validator.body(await read_body(request))
         status_code, body = answers.answer(operation)
         if body is None:
             return Response(status_code=status_code)
@@ -250,6 +276,21 @@ def endpoint_for(model: ApiModel, operation: Operation, validator: OperationVali
     return _call_endpoint(model, operation, validator)
 
 
+class ServedEndpoint:
+    """An endpoint as the ASGI app of its route.
+
+    Starlette would wrap a function endpoint in a second layer of exception handling per
+    request; the app's own (``errors.exception_handlers`` in its ``ExceptionMiddleware``,
+    right around the router) answers the same failures the same way."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+
 def api_routes(model: ApiModel) -> list[Route]:
     """A Starlette route for each operation of the spec."""
     routes = []
@@ -257,6 +298,11 @@ def api_routes(model: ApiModel) -> list[Route]:
         endpoint = endpoint_for(model, operation, model.validators[operation.operation_id])
         methods = [operation.method.upper()]
         routes.append(
-            Route(operation.route_path, endpoint, methods=methods, name=operation.operation_id)
+            Route(
+                operation.route_path,
+                ServedEndpoint(endpoint),
+                methods=methods,
+                name=operation.operation_id,
+            )
         )
     return routes

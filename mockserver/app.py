@@ -2,7 +2,8 @@
 apps.
 
 The app is a plain ``starlette.applications.Starlette``: the spec's operations and the
-control API are its routes, the journal, body limits and faults are middleware in its
+control API are its routes (in a ``routing.IndexedRouter``, a ``Router`` that finds them
+by path), the journal, body limits and faults are middleware in its
 stack, and one exception mapping (``errors.exception_handlers``) answers every failure.
 Users extend it the Starlette way (``app.add_middleware``, ``app.router.routes``, or
 ``Mount`` it inside their own app).
@@ -24,6 +25,7 @@ from .limits import BodyLimits
 from .metrics import Metrics
 from .middleware import ApiMiddleware, FaultMiddleware, LimitsMiddleware
 from .namespaces import NamespaceMiddleware, Namespaces
+from .routing import IndexedRouter
 from .runtime import ApiModel, MockRuntime
 from .spec import load_spec
 from .tasks import TaskStore
@@ -57,7 +59,6 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
     routes = api_routes(model)
     metrics = Metrics(routes, lambda: tuple(namespaces))
     app = Starlette(
-        routes=[*routes, *control_routes()],
         middleware=[
             Middleware(NamespaceMiddleware, namespaces=namespaces),
             Middleware(ApiMiddleware, metrics=metrics),
@@ -72,10 +73,13 @@ def create_app(config: MockConfig | None = None, *, store: TaskStore | None = No
             Middleware(FaultMiddleware),
         ],
         exception_handlers=exception_handlers(config.profile),
-        lifespan=lifespan,
     )
-    # An unknown path is a JSON 404, never an empty 307 to a neighbour with(out) a slash.
-    app.router.redirect_slashes = False
+    # Routes tried by their paths' literal start, not one by one (a whole upstream spec
+    # has hundreds). An unknown path is a JSON 404, never an empty 307 to a neighbour
+    # with(out) a slash.
+    app.router = IndexedRouter(
+        [*routes, *control_routes()], redirect_slashes=False, lifespan=lifespan
+    )
     app.state.mock = runtime
     app.state.namespaces = namespaces
     app.state.metrics = metrics

@@ -70,6 +70,18 @@ class JSONBytesResponse(Response):
     def render(self, content: Any) -> bytes:
         return content if isinstance(content, bytes) else orjson.dumps(content)
 
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        # Most answers have no headers of their own: theirs two, as Starlette would
+        # write them (a status without a body has no length).
+        status = self.status_code
+        if headers is not None or status < 200 or status in (204, 304):
+            super().init_headers(headers)
+            return
+        self.raw_headers = [
+            (b"content-length", b"%d" % len(self.body)),
+            (b"content-type", b"application/json"),
+        ]
+
 
 def json_response(
     status: int, body: Any, headers: Mapping[str, str] | None = None

@@ -15,9 +15,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
+from .routing import RouteIndex
 from .states import STATUSES
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ class Metrics:
         self, routes: Sequence[BaseRoute], runtimes: Callable[[], Iterable[MockRuntime]]
     ) -> None:
         self._routes = tuple(routes)
+        self._index = RouteIndex(self._routes)  # not all of a whole spec's per 404
         self._names = frozenset(getattr(route, "name", UNMATCHED) for route in self._routes)
         self._runtimes = runtimes
         self._cells: dict[tuple[str, int | None, str], list[Any]] = {}
@@ -80,7 +83,7 @@ class Metrics:
         cell[_SUM] += seconds
 
     def _match(self, scope: Scope) -> str:
-        for route in self._routes:
+        for route in self._index.candidates(get_route_path(scope)):
             match, _ = route.matches(scope)
             if match is not Match.NONE:
                 return str(getattr(route, "name", UNMATCHED))

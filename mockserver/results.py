@@ -41,6 +41,8 @@ class ResultUrls:
         self.ttl = ttl
         # A key per fake: URLs one fake signed mean nothing to another.
         self._key = key if key is not None else secrets.token_bytes(32)
+        # Keyed once: a copy per signature skips hashing the padded key twice.
+        self._keyed = hmac.new(self._key, digestmod=hashlib.sha256)
         self._suffix = "" if namespace is None else f"&{NAMESPACE_QUERY}={quote(namespace)}"
 
     def generated(
@@ -66,5 +68,6 @@ class ResultUrls:
         return self.clock.now() <= expires
 
     def _sign(self, path: str, expires: int) -> str:
-        message = f"{path}?exp={expires}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        signature = self._keyed.copy()
+        signature.update(f"{path}?exp={expires}".encode())
+        return signature.hexdigest()
