@@ -25,14 +25,14 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
-from .state import DUE_ALREADY, StateError
+from .state import DUE_ALREADY, Move, StateError
 from .states import TERMINAL_STATUSES
 from .tasks import Task
 from .webhooks import Delivery
@@ -260,6 +260,9 @@ class SQLiteBackend:
             )
             return True
 
+    def get_tasks(self, task_ids: Sequence[str]) -> list[Task | None]:
+        return [self.get_task(task_id) for task_id in task_ids]
+
     def move(
         self,
         before: Task,
@@ -269,32 +272,48 @@ class SQLiteBackend:
         journal_entry: dict[str, Any] | None,
     ) -> bool:
         with self._write() as db:
-            changed = db.execute(  # compare-and-set: only from the status it was read in
-                "UPDATE tasks SET status=?, updated_at=?, due=? "
-                "WHERE namespace=? AND task_id=? AND status=?",
-                (after.status, after.updated_at, due, self.namespace, after.task_id, before.status),
-            ).rowcount
-            if not changed:
-                return False
-            if delivery is not None:
-                db.execute(
-                    f"INSERT INTO deliveries (namespace, {_DELIVERY_COLUMNS}) "
-                    "VALUES (?,?,?,?,?,?,?,?,?)",
-                    (
-                        self.namespace,
-                        delivery.webhook_id,
-                        delivery.task_id,
-                        delivery.event,
-                        delivery.url,
-                        delivery.body,
-                        delivery.attempts,
-                        delivery.reason,
-                        delivery.due_at,
-                    ),
-                )
-            if journal_entry is not None:
-                self._append(db, _JOURNAL, None, journal_entry)
-            return True
+            return self._move(db, before, after, due, delivery, journal_entry)
+
+    def move_many(self, moves: Sequence[Move]) -> list[bool]:
+        # One transaction: one commit (and one wait for the write lock) for them all.
+        with self._write() as db:
+            return [self._move(db, *move) for move in moves]
+
+    def _move(
+        self,
+        db: sqlite3.Connection,
+        before: Task,
+        after: Task,
+        due: float | None,
+        delivery: Delivery | None,
+        journal_entry: dict[str, Any] | None,
+    ) -> bool:
+        changed = db.execute(  # compare-and-set: only from the status it was read in
+            "UPDATE tasks SET status=?, updated_at=?, due=? "
+            "WHERE namespace=? AND task_id=? AND status=?",
+            (after.status, after.updated_at, due, self.namespace, after.task_id, before.status),
+        ).rowcount
+        if not changed:
+            return False
+        if delivery is not None:
+            db.execute(
+                f"INSERT INTO deliveries (namespace, {_DELIVERY_COLUMNS}) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    self.namespace,
+                    delivery.webhook_id,
+                    delivery.task_id,
+                    delivery.event,
+                    delivery.url,
+                    delivery.body,
+                    delivery.attempts,
+                    delivery.reason,
+                    delivery.due_at,
+                ),
+            )
+        if journal_entry is not None:
+            self._append(db, _JOURNAL, None, journal_entry)
+        return True
 
     def due_tasks(self, now: float, limit: int) -> list[str]:
         rows = self._rows(
