@@ -456,12 +456,14 @@ class RedisBackend:
 
     def move_many(self, moves: Sequence[Move]) -> list[bool]:
         calls: list[tuple[Sequence[str], Sequence[str | int]]] = []
-        forget = [self._due_key, self._ready_key]
+        forget = [self._due_key]
         due_key, ready_key, *rest = self._move_keys
         for before, after, due, delivery, journal_entry in moves:
             task_id = before.task_id
             task_key = self.keys.task(task_id)
             forget.append(task_key)
+            if delivery is not None:  # queued: the ready set's head may change
+                forget.append(ready_key)
             keys = [task_key, due_key, self.keys.queue(task_id), ready_key, *rest]
             args: list[str | int] = [
                 before.status,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -63,6 +64,8 @@ POLL_INTERVAL: Final = 0.05
 # for the API's requests: 256 moves at once held the event loop for 25 ms.
 _SCAN_LIMIT: Final = 64
 _SCAN_PAUSE: Final = 0.002
+# How long the schedule's head, once read, answers the timer's questions (system clock).
+_DUE_MEMO_S: Final = 0.001
 
 
 class SharedManualClock(ManualClock):
@@ -272,6 +275,8 @@ class SharedLifecycle(Lifecycle):
         self._journaled = journal_size > 0
         # Clock time before which the scan takes no next batch (see _SCAN_PAUSE).
         self._scan_after = -math.inf
+        # (monotonic time read, the schedule's head then): see _due_head.
+        self._due_memo: tuple[float, float | None] | None = None
         store = self.store
         assert isinstance(store, SharedTaskStore)
         store.catch_up = lambda task: self._catch_up(task, self.clock.now())[0]
@@ -280,6 +285,9 @@ class SharedLifecycle(Lifecycle):
     def _admit(self, task: Task) -> None:
         due = self._due_of(task)
         self._backend.add_task(task, due)
+        memo = self._due_memo
+        if memo is not None and due is not None:  # the head after our own add, exactly
+            self._due_memo = (memo[0], due if memo[1] is None else min(memo[1], due))
         if due is not None and self._on_schedule is not None:
             self._on_schedule(due)
 
@@ -295,15 +303,27 @@ class SharedLifecycle(Lifecycle):
         return task.replace(outcome=outcome, failure_reason=reason)
 
     def next_due(self) -> float | None:
-        due = self._backend.next_task_due()
         if self.clock.mode == "manual":
-            return due
+            return self._backend.next_task_due()
+        due = self._due_head()
         now = self.clock.now()
         if due is not None and due < self._scan_after:
             due = self._scan_after  # a backlog: the next batch after a pause
         # Other processes add work this one hears nothing of: look again soon.
         poll = now + POLL_INTERVAL
         return poll if due is None else min(due, poll)
+
+    def _due_head(self) -> float | None:
+        """The schedule's head, read at most once per :data:`_DUE_MEMO_S` (the timer asks
+        several times per run): other processes' work is looked for every
+        :data:`POLL_INTERVAL` anyway, and this process's adds and moves keep it exact."""
+        memo = self._due_memo
+        wall = time.monotonic()
+        if memo is not None and wall - memo[0] < _DUE_MEMO_S:
+            return memo[1]
+        head = self._backend.next_task_due()
+        self._due_memo = (wall, head)
+        return head
 
     def process_due(self, now: float | None = None) -> int:
         """Apply the steps due by ``now`` (the timer and clock advances pass it), to one
@@ -438,6 +458,7 @@ class SharedLifecycle(Lifecycle):
             planned.append((before, after, self._due_of(after), delivery, entry))
             changes.append(change)
         done = self._backend.move_many(planned)
+        self._due_memo = None  # a moved task's next step may come later or not at all
         for change, move, moved in zip(changes, planned, done, strict=True):
             if not moved:
                 continue
