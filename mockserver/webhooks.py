@@ -94,7 +94,9 @@ class WebhookDispatcher:
         self._sending: asyncio.Semaphore | None = None
         # The client being made in a thread, for the first attempt (see _ready).
         self._making: asyncio.Future[httpx.AsyncClient] | None = None
-        self._queues: dict[str, deque[Delivery]] = {}
+        # Each task's webhooks in order: a status change whose delivery is built when its
+        # turn comes (see on_transition), then the delivery.
+        self._queues: dict[str, deque[Delivery | Transition]] = {}
         self._busy: set[str] = set()
         self._retries: list[tuple[float, int, str]] = []
         self._sequence = itertools.count()
@@ -115,11 +117,15 @@ class WebhookDispatcher:
         return f"WebhookDispatcher(scheme={self.scheme!r}, secrets=<{len(self._secrets)} hidden>)"
 
     def on_transition(self, change: Transition) -> None:
-        """Lifecycle listener: queue the webhook for a status change, if one was asked for."""
-        delivery = self.delivery_for(change)
-        if delivery is None:
+        """Lifecycle listener: queue the webhook for a status change, if one was asked for.
+
+        The delivery (its body, its id, its signed result URLs) is built when its attempt
+        is about to begin (_delivery), a few per event-loop turn: a thousand tasks
+        changing status in one timer run built all theirs in that one turn.
+        """
+        if not change.webhook_url:
             return
-        self._queues.setdefault(change.task_id, deque()).append(delivery)
+        self._queues.setdefault(change.task_id, deque()).append(change)
         if change.task_id not in self._busy:
             self._start(change.task_id)
 
@@ -249,8 +255,18 @@ class WebhookDispatcher:
         while self._starting:
             queue = self._queues.get(self._starting.popleft())
             if queue:  # else cleared meanwhile
-                return queue[0]
+                return self._delivery(queue)
         return None
+
+    def _delivery(self, queue: deque[Delivery | Transition]) -> Delivery:
+        """The first of a task's queued webhooks, built now if it is a status change."""
+        head = queue[0]
+        if isinstance(head, Delivery):
+            return head
+        delivery = self.delivery_for(head)
+        assert delivery is not None  # only changes with a webhook URL are queued
+        queue[0] = delivery
+        return delivery
 
     def _refusal(self, url: str) -> str | None:
         import httpx  # here, not at the top: see the TYPE_CHECKING import
@@ -352,7 +368,8 @@ class WebhookDispatcher:
         if queue and queue[0] is delivery:
             queue.popleft()
         if queue:
-            queue[0].due_at = max(queue[0].due_at, at)  # a task's events go out in order
+            following = self._delivery(queue)
+            following.due_at = max(following.due_at, at)  # a task's events go out in order
             self._start(delivery.task_id)
         else:
             self._queues.pop(delivery.task_id, None)
