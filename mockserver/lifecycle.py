@@ -73,6 +73,7 @@ class Lifecycle:
         failure_rate: float = 0.0,
         seed: int | None = None,
         on_schedule: Callable[[float], None] | None = None,
+        on_create: Callable[[Task], None] | None = None,
     ) -> None:
         if not 0 <= in_progress_after <= complete_after:
             raise ValueError("need 0 <= in_progress_after <= complete_after")
@@ -86,6 +87,8 @@ class Lifecycle:
         self._seed = seed
         self._rng = random.Random(seed)
         self._on_schedule = on_schedule
+        # Told of each new task (the webhooks get ready before its first delivery).
+        self._on_create = on_create
         self._new_id = _uuid4_source()
         # Tasks under way in creation order, with their creation times. Before
         # ``_started`` they have had their IN_PROGRESS step; before ``_finished`` their
@@ -125,6 +128,8 @@ class Lifecycle:
             family=family,
         )
         self._admit(task)
+        if self._on_create is not None:
+            self._on_create(task)
         return task
 
     def _admit(self, task: Task) -> None:

@@ -26,7 +26,7 @@ from .media import MediaChecker, MediaKind, media_fields
 from .result_media import VIDEO, ResultMedia, result_media
 from .results import ResultUrls
 from .spec import Spec, package_folder
-from .state import open_state
+from .state import connect_state, open_state
 from .synthesis import Answers
 from .tasks import COMPLETED, FAILED, InMemoryTaskStore, Task, TaskStore
 from .validation import OperationValidator
@@ -77,6 +77,8 @@ class ApiModel:
             for op in spec
         }
         self.secret_headers = frozenset(h for h in self.key_headers.values() if h is not None)
+        # One connection to shared state (--state redis://) for every namespace.
+        self.state_link = connect_state(config)
 
     def __repr__(self) -> str:
         return f"ApiModel(operations={len(self.validators)})"
@@ -100,7 +102,7 @@ class MockRuntime:
         self.model = model
         self.spec = model.spec
         self.api_keys = model.api_keys
-        self.state = open_state(config, namespace)
+        self.state = open_state(config, namespace, model.state_link)
         backend = self.state.backend
         if store is not None and backend is not None:
             raise ValueError("a store of your own and shared state (--state) exclude each other")
@@ -149,6 +151,7 @@ class MockRuntime:
             "failure_rate": config.failure_rate,
             "seed": config.seed,
             "on_schedule": self._wake,
+            "on_create": self._created,
         }
         if backend is None:
             self.store: TaskStore = store if store is not None else InMemoryTaskStore()
@@ -212,6 +215,10 @@ class MockRuntime:
 
     def _wake(self, due: float) -> None:
         self.timers.wake(due)
+
+    def _created(self, task: Task) -> None:
+        if task.webhook_url:
+            self.webhooks.prepare()
 
     def ensure_started(self) -> asyncio.AbstractEventLoop:
         """Start the timer loop in the running event loop (in-process clients send no

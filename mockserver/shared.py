@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -32,7 +33,7 @@ from .faults import Fault, FaultRegistry, check_fault_status
 from .hosts import WebhookHostPolicy
 from .journal import BODY_LIMIT, Journal
 from .lifecycle import IllegalTransition, Lifecycle
-from .state import SharedBackend
+from .state import Move, SharedBackend
 from .states import (
     FINISH,
     FORCED,
@@ -57,9 +58,14 @@ __all__ = [
 # How often a process looks at the shared schedule for work other processes left due
 # (system clock only: a manual clock moves only when someone advances it, who runs it).
 POLL_INTERVAL: Final = 0.05
-# At most this many due tasks moved per look; the earliest first, so a read sees its
-# task's status unless more than this many fell due since the last poll.
-_SCAN_LIMIT: Final = 256
+# At most this many due tasks moved per look, the earliest first, read in one round trip
+# and moved in another. A read never waits for the scan (it applies its own task's due
+# steps), so a backlog is worked through a batch at a time with a pause between batches
+# for the API's requests: 256 moves at once held the event loop for 25 ms.
+_SCAN_LIMIT: Final = 64
+_SCAN_PAUSE: Final = 0.002
+# How long the schedule's head, once read, answers the timer's questions (system clock).
+_DUE_MEMO_S: Final = 0.001
 
 
 class SharedManualClock(ManualClock):
@@ -250,6 +256,7 @@ class SharedLifecycle(Lifecycle):
         failure_rate: float = 0.0,
         seed: int | None = None,
         on_schedule: Callable[[float], None] | None = None,
+        on_create: Callable[[Task], None] | None = None,
         webhooks: WebhookDispatcher,
         journal_size: int = 1,
     ) -> None:
@@ -261,10 +268,15 @@ class SharedLifecycle(Lifecycle):
             failure_rate=failure_rate,
             seed=seed,
             on_schedule=on_schedule,
+            on_create=on_create,
         )
         self._backend = backend
         self._webhooks = webhooks
         self._journaled = journal_size > 0
+        # Clock time before which the scan takes no next batch (see _SCAN_PAUSE).
+        self._scan_after = -math.inf
+        # (monotonic time read, the schedule's head then): see _due_head.
+        self._due_memo: tuple[float, float | None] | None = None
         store = self.store
         assert isinstance(store, SharedTaskStore)
         store.catch_up = lambda task: self._catch_up(task, self.clock.now())[0]
@@ -273,6 +285,9 @@ class SharedLifecycle(Lifecycle):
     def _admit(self, task: Task) -> None:
         due = self._due_of(task)
         self._backend.add_task(task, due)
+        memo = self._due_memo
+        if memo is not None and due is not None:  # the head after our own add, exactly
+            self._due_memo = (memo[0], due if memo[1] is None else min(memo[1], due))
         if due is not None and self._on_schedule is not None:
             self._on_schedule(due)
 
@@ -288,25 +303,65 @@ class SharedLifecycle(Lifecycle):
         return task.replace(outcome=outcome, failure_reason=reason)
 
     def next_due(self) -> float | None:
-        due = self._backend.next_task_due()
         if self.clock.mode == "manual":
-            return due
+            return self._backend.next_task_due()
+        due = self._due_head()
+        now = self.clock.now()
+        if due is not None and due < self._scan_after:
+            due = self._scan_after  # a backlog: the next batch after a pause
         # Other processes add work this one hears nothing of: look again soon.
-        poll = self.clock.now() + POLL_INTERVAL
+        poll = now + POLL_INTERVAL
         return poll if due is None else min(due, poll)
 
+    def _due_head(self) -> float | None:
+        """The schedule's head, read at most once per :data:`_DUE_MEMO_S` (the timer asks
+        several times per run): other processes' work is looked for every
+        :data:`POLL_INTERVAL` anyway, and this process's adds and moves keep it exact."""
+        memo = self._due_memo
+        wall = time.monotonic()
+        if memo is not None and wall - memo[0] < _DUE_MEMO_S:
+            return memo[1]
+        head = self._backend.next_task_due()
+        self._due_memo = (wall, head)
+        return head
+
     def process_due(self, now: float | None = None) -> int:
-        """Apply the steps due by ``now`` (the timer and clock advances pass it). Without
-        ``now`` (a handler about to read) nothing: a read is as of the clock already
-        (SharedTaskStore), and a backlog of due tasks is the scan's to work through, not
-        every request's."""
+        """Apply the steps due by ``now`` (the timer and clock advances pass it), to one
+        batch of tasks. Without ``now`` (a handler about to read) nothing: a read is as
+        of the clock already (SharedTaskStore), and a backlog of due tasks is the scan's
+        to work through, not every request's."""
         if now is None:
             return 0
+        due = self._backend.due_tasks(now, _SCAN_LIMIT)
+        if not due:
+            return 0
+        tasks = [task for task in self._backend.get_tasks(due) if task is not None]
+        applied = self._catch_up_all(tasks, now)
+        if len(due) >= _SCAN_LIMIT and self.clock.mode != "manual":
+            self._scan_after = self.clock.now() + _SCAN_PAUSE
+        return applied
+
+    def _catch_up_all(self, tasks: list[Task], now: float) -> int:
+        """:meth:`_catch_up` for many tasks, each round's moves in one round trip; how
+        many moves this process made."""
         applied = 0
-        for task_id in self._backend.due_tasks(now, _SCAN_LIMIT):
-            task = self._backend.get_task(task_id)
-            if task is not None:
-                applied += self._catch_up(task, now)[1]
+        for _ in range(2 * len(STATUSES)):
+            moves: list[tuple[Task, Task]] = []
+            for task in tasks:
+                step = self._step(task)
+                if step is None or step[1] > now:
+                    continue
+                status = next_status(task.status, step[0], task.outcome)
+                if status is not None:
+                    moves.append((task, task.moved(status, step[1])))
+            if not moves:
+                break
+            done = self._apply_all(moves)
+            # A task another process moved meanwhile is left to it (its scan or read goes
+            # on to now): two workers scanning one schedule would otherwise both read and
+            # try every task again.
+            tasks = [after for (_, after), moved in zip(moves, done, strict=True) if moved]
+            applied += len(tasks)
         return applied
 
     def force(self, task_id: str, status: str, reason: str | None = None) -> Task:
@@ -390,16 +445,29 @@ class SharedLifecycle(Lifecycle):
     def _apply(self, before: Task, after: Task) -> bool:
         """One move as a compare-and-set, with its webhook and journal entry; listeners
         here hear of it only if this process made it."""
-        change = Transition.of(after, before.status)
-        delivery = self._webhooks.delivery_for(change)
-        entry = transition_entry(change) if self._journaled else None
-        if not self._backend.move(before, after, self._due_of(after), delivery, entry):
-            return False
-        for listener in self._listeners:
-            listener(change)
-        if delivery is not None and self._on_schedule is not None:
-            self._on_schedule(delivery.due_at)
-        return True
+        return self._apply_all([(before, after)])[0]
+
+    def _apply_all(self, moves: Sequence[tuple[Task, Task]]) -> list[bool]:
+        """:meth:`_apply` for each of ``moves``, in one round trip."""
+        planned: list[Move] = []
+        changes: list[Transition] = []
+        for before, after in moves:
+            change = Transition.of(after, before.status)
+            delivery = self._webhooks.delivery_for(change)
+            entry = transition_entry(change) if self._journaled else None
+            planned.append((before, after, self._due_of(after), delivery, entry))
+            changes.append(change)
+        done = self._backend.move_many(planned)
+        self._due_memo = None  # a moved task's next step may come later or not at all
+        for change, move, moved in zip(changes, planned, done, strict=True):
+            if not moved:
+                continue
+            for listener in self._listeners:
+                listener(change)
+            delivery = move[3]
+            if delivery is not None and self._on_schedule is not None:
+                self._on_schedule(delivery.due_at)
+        return done
 
 
 class SharedWebhooks(WebhookDispatcher):

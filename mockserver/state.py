@@ -12,8 +12,9 @@ namespace apart (Redis keys ``fm:{namespace}:...``, SQLite rows with a namespace
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeAlias
 
 from .config import MockConfig
 from .constants import DEFAULT_NAMESPACE
@@ -24,9 +25,12 @@ __all__ = [
     "DEFAULT_NAMESPACE",
     "DUE_ALREADY",
     "LEASE_MARGIN",
+    "Move",
     "SharedBackend",
     "State",
     "StateError",
+    "StateLink",
+    "connect_state",
     "is_redis_url",
     "lease_seconds",
     "open_state",
@@ -37,6 +41,11 @@ DUE_ALREADY: Final = -math.inf
 # A claimed delivery is taken over when its claim is this much older than the webhook
 # timeout: its process died (or hung) in the middle of the attempt.
 LEASE_MARGIN: Final = 2.0
+
+
+# One compare-and-set move (SharedBackend.move's arguments): before, after, the task's
+# next due time, its webhook, its journal entry.
+Move: TypeAlias = tuple[Task, Task, float | None, Delivery | None, dict[str, Any] | None]
 
 
 class StateError(ValueError):
@@ -83,6 +92,14 @@ class SharedBackend(Protocol):
     ) -> bool:
         """``after``'s status and time, if the task still has ``before``'s status; with
         its next due time, its webhook queued and its journal entry, all or nothing."""
+        ...
+
+    def move_many(self, moves: Sequence[Move]) -> list[bool]:
+        """:meth:`move` for each of ``moves``, in one round trip; whether each moved."""
+        ...
+
+    def get_tasks(self, task_ids: Sequence[str]) -> list[Task | None]:
+        """:meth:`get_task` for each of ``task_ids``, in one round trip."""
         ...
 
     def due_tasks(self, now: float, limit: int) -> list[str]:
@@ -157,6 +174,35 @@ class SharedBackend(Protocol):
         ...
 
 
+class StateLink(Protocol):
+    """One process's connection to the place ``--state`` names, which every namespace
+    of an app shares (Redis: one connection pool, scripts loaded once, one memory of
+    tracked reads), so that a hundred namespaces do not open a hundred pools."""
+
+    def close(self) -> None:
+        """Let go of the connections; they open again when next used (after a fork)."""
+        ...
+
+
+def connect_state(config: MockConfig) -> StateLink | None:
+    """The link an app's namespaces share, for state kept on a server (Redis); None
+    for memory and SQLite, whose namespaces each open the file themselves."""
+    if config.state is None or not is_redis_url(config.state):
+        return None
+    link: StateLink = _redis_state(config.state).RedisLink(config.state)
+    return link
+
+
+def _redis_state(url: str) -> Any:
+    try:
+        from . import redis_state  # redis-py: only Redis state needs it
+    except ImportError as exc:
+        raise StateError(
+            f"--state {url} needs redis-py ({exc}): pip install 'freepik-mock[redis]'"
+        ) from None
+    return redis_state
+
+
 @dataclass
 class State:
     """What :func:`open_state` opened: nothing (memory), or a shared backend."""
@@ -172,8 +218,11 @@ class State:
             self.backend.close()
 
 
-def open_state(config: MockConfig, namespace: str = DEFAULT_NAMESPACE) -> State:
-    """The state ``config.state`` names, for ``namespace``: memory, SQLite or Redis."""
+def open_state(
+    config: MockConfig, namespace: str = DEFAULT_NAMESPACE, link: StateLink | None = None
+) -> State:
+    """The state ``config.state`` names, for ``namespace``: memory, SQLite or Redis,
+    over ``link`` (:func:`connect_state`) if given, else a connection of its own."""
     if config.state is None:
         return State(None)
     sizes: dict[str, Any] = {
@@ -182,14 +231,10 @@ def open_state(config: MockConfig, namespace: str = DEFAULT_NAMESPACE) -> State:
         "log_size": config.webhook_log_size,
     }
     if is_redis_url(config.state):
-        try:
-            from .redis_state import RedisBackend  # redis-py: only Redis state needs it
-        except ImportError as exc:
-            raise StateError(
-                f"--state {config.state} needs redis-py ({exc}): pip install 'freepik-mock[redis]'"
-            ) from None
-
-        return State(RedisBackend(config.state, namespace, **sizes))
+        redis_state = _redis_state(config.state)
+        if isinstance(link, redis_state.RedisLink):
+            sizes["link"] = link
+        return State(redis_state.RedisBackend(config.state, namespace, **sizes))
     from .persistence import SQLiteBackend  # sqlite3: start-up time only --state needs
 
     return State(SQLiteBackend(config.state, namespace, **sizes))

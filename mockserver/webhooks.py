@@ -10,6 +10,7 @@ connection error) is retried on the clock with the configured delays, keeping th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import json
@@ -91,7 +92,11 @@ class WebhookDispatcher:
         self._on_schedule = on_schedule
         self._client: httpx.AsyncClient | None = None
         self._sending: asyncio.Semaphore | None = None
-        self._queues: dict[str, deque[Delivery]] = {}
+        # The client being made in a thread, for the first attempt (see _ready).
+        self._making: asyncio.Future[httpx.AsyncClient] | None = None
+        # Each task's webhooks in order: a status change whose delivery is built when its
+        # turn comes (see on_transition), then the delivery.
+        self._queues: dict[str, deque[Delivery | Transition]] = {}
         self._busy: set[str] = set()
         self._retries: list[tuple[float, int, str]] = []
         self._sequence = itertools.count()
@@ -112,13 +117,28 @@ class WebhookDispatcher:
         return f"WebhookDispatcher(scheme={self.scheme!r}, secrets=<{len(self._secrets)} hidden>)"
 
     def on_transition(self, change: Transition) -> None:
-        """Lifecycle listener: queue the webhook for a status change, if one was asked for."""
-        delivery = self.delivery_for(change)
-        if delivery is None:
+        """Lifecycle listener: queue the webhook for a status change, if one was asked for.
+
+        The delivery (its body, its id, its signed result URLs) is built when its attempt
+        is about to begin (_delivery), a few per event-loop turn: a thousand tasks
+        changing status in one timer run built all theirs in that one turn.
+        """
+        if not change.webhook_url:
             return
-        self._queues.setdefault(change.task_id, deque()).append(delivery)
+        self._queues.setdefault(change.task_id, deque()).append(change)
         if change.task_id not in self._busy:
             self._start(change.task_id)
+
+    def prepare(self) -> None:
+        """A task that asked for webhooks was made: begin making the HTTP client (in a
+        thread), so that it is ready when the first delivery falls due (see _ready)."""
+        if self._client is not None or self._making is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop (a caller's own thread): the first attempt makes it
+        self._making = loop.run_in_executor(None, self._new_client)
 
     def delivery_for(self, change: Transition) -> Delivery | None:
         """The webhook a status change sends, if its task asked for them."""
@@ -191,6 +211,12 @@ class WebhookDispatcher:
             task.cancel()
         if self._running:
             await asyncio.wait(set(self._running))
+        making, self._making = self._making, None
+        if making is not None:  # a client made in a thread that no attempt took yet
+            with contextlib.suppress(Exception):
+                made = await making
+                if made is not self._client:
+                    await made.aclose()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -229,8 +255,18 @@ class WebhookDispatcher:
         while self._starting:
             queue = self._queues.get(self._starting.popleft())
             if queue:  # else cleared meanwhile
-                return queue[0]
+                return self._delivery(queue)
         return None
+
+    def _delivery(self, queue: deque[Delivery | Transition]) -> Delivery:
+        """The first of a task's queued webhooks, built now if it is a status change."""
+        head = queue[0]
+        if isinstance(head, Delivery):
+            return head
+        delivery = self.delivery_for(head)
+        assert delivery is not None  # only changes with a webhook URL are queued
+        queue[0] = delivery
+        return delivery
 
     def _refusal(self, url: str) -> str | None:
         import httpx  # here, not at the top: see the TYPE_CHECKING import
@@ -275,6 +311,7 @@ class WebhookDispatcher:
     async def _send(self, delivery: Delivery) -> tuple[dict[str, Any], float, str]:
         """One attempt at ``delivery``: its log entry, the time it is logged at, and
         ``delivered``, ``refused`` (not sent: a host not allowed) or ``error``."""
+        client, sending = await self._ready()
         import httpx  # here, not at the top: see the TYPE_CHECKING import
 
         delivery.attempts += 1
@@ -308,7 +345,6 @@ class WebhookDispatcher:
         }
         wall = time.monotonic()
         try:
-            client, sending = self._http()
             async with sending:
                 response = await client.post(delivery.url, content=delivery.body, headers=headers)
             entry["status_code"] = response.status_code
@@ -332,27 +368,48 @@ class WebhookDispatcher:
         if queue and queue[0] is delivery:
             queue.popleft()
         if queue:
-            queue[0].due_at = max(queue[0].due_at, at)  # a task's events go out in order
+            following = self._delivery(queue)
+            following.due_at = max(following.due_at, at)  # a task's events go out in order
             self._start(delivery.task_id)
         else:
             self._queues.pop(delivery.task_id, None)
             self._busy.discard(delivery.task_id)
 
-    def _http(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
-        if self._client is None:
-            import httpx  # here, not at the top: see the TYPE_CHECKING import
+    async def _ready(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        """The HTTP client, and the semaphore its attempts wait on.
 
-            self._client = httpx.AsyncClient(
-                transport=self._transport,
-                timeout=self.timeout,
-                follow_redirects=False,
-                trust_env=False,
-            )
-            # httpx hands out pooled connections by matching every queued request against
-            # every connection each time one is queued or freed: with 1,000 deliveries
-            # queued that took the whole event loop, and API requests went unanswered for
-            # seconds. Waiting on this semaphore instead keeps httpx's queue empty; 100 is
-            # httpx's own connection limit, so up to 100 attempts run as before.
-            self._sending = asyncio.Semaphore(_MAX_IN_FLIGHT)
-        assert self._sending is not None
+        The client is made in a thread, begun when the first task that asked for
+        webhooks was made (:meth:`prepare`) or else by the first attempt: importing httpx
+        and building its TLS context take 150-200 ms, which on the event loop, at the
+        first delivery, held every API request answered meanwhile (the p99 of creates
+        while 1,000 deliveries started was 15-40x its idle p99). Attempts that begin
+        before it is ready wait for it.
+        """
+        if self._client is None:
+            if self._making is None:
+                self.prepare()
+            assert self._making is not None
+            # Shielded: an attempt cancelled meanwhile leaves the client to the others.
+            client = await asyncio.shield(self._making)
+            if self._client is None:
+                self._client = client
+                # httpx hands out pooled connections by matching every queued request
+                # against every connection each time one is queued or freed: with 1,000
+                # deliveries queued that took the whole event loop, and API requests went
+                # unanswered for seconds. Waiting on this semaphore instead keeps httpx's
+                # queue empty; 100 is httpx's own connection limit, so up to 100 attempts
+                # run as before.
+                self._sending = asyncio.Semaphore(_MAX_IN_FLIGHT)
+            self._making = None
+        assert self._client is not None and self._sending is not None
         return self._client, self._sending
+
+    def _new_client(self) -> httpx.AsyncClient:
+        import httpx  # here, not at the top: see the TYPE_CHECKING import
+
+        return httpx.AsyncClient(
+            transport=self._transport,
+            timeout=self.timeout,
+            follow_redirects=False,
+            trust_env=False,
+        )

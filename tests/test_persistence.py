@@ -336,3 +336,23 @@ def _list_all(client: httpx.Client) -> dict[str, str]:
             return found
         found.update({item["task_id"]: item["status"] for item in items})
         page += 1
+
+
+def test_many_moves_in_one_transaction_each_only_from_its_status(tmp_path: Path) -> None:
+    state = StateFile(tmp_path / "state.db")
+    state.add_task(_task("a"), 2.0)
+    state.add_task(_task("b", status=IN_PROGRESS), 2.0)
+    done = state.move_many(
+        [
+            (_task("a"), _task("a", status=IN_PROGRESS), 4.0, _delivery("w1", "a"), None),
+            (_task("b"), _task("b", status=IN_PROGRESS), 4.0, _delivery("w2", "b"), None),
+        ]
+    )
+    assert done == [True, False]
+    assert [task.status for task in state.get_tasks(["a", "b", "c"]) if task] == [
+        IN_PROGRESS,
+        IN_PROGRESS,
+    ]
+    assert state.get_tasks(["c"]) == [None]
+    assert state.pending_deliveries() == 1  # only the move that happened queued its webhook
+    state.close()

@@ -263,3 +263,37 @@ async def test_timestamps_are_wall_clock_time_even_under_a_manual_clock() -> Non
         assert verify(body, headers, secret)["task_id"]  # the default 300 s tolerance
         # The Standard Webhooks library, handed the secret's raw bytes, agrees.
         assert Webhook(secret.encode()).verify(body, headers)["task_id"]
+
+
+async def test_the_http_client_is_made_off_the_event_loop_before_the_first_delivery(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Importing httpx and building its TLS context take 150-200 ms: made on the event
+    loop at the first delivery, they held every request answered meanwhile."""
+    import threading
+
+    from mockserver.webhooks import WebhookDispatcher
+
+    made_in: list[int] = []
+    make = WebhookDispatcher._new_client
+
+    def recording(self: WebhookDispatcher) -> Any:
+        made_in.append(threading.get_ident())
+        return make(self)
+
+    monkeypatch.setattr(WebhookDispatcher, "_new_client", recording)
+    receiver = Receiver()
+    async with serve(receiver.app()) as url, fake() as client:
+        await create(client)
+        await asyncio.sleep(0.05)
+        assert made_in == []  # no task asked for webhooks: nothing made
+        await create(client, webhook_url=f"{url}/hook")
+        for _ in range(200):  # begun at creation, a clock step before any delivery
+            if made_in:
+                break
+            await asyncio.sleep(0.01)
+        assert made_in and made_in[0] != threading.get_ident()
+        await advance(client, 1)
+        await drain(client)
+    assert [p["status"] for p in receiver.payloads()] == ["IN_PROGRESS"]
+    assert len(made_in) == 1
