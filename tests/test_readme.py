@@ -114,7 +114,7 @@ def test_the_readme_begins_with_its_two_set_up_commands() -> None:
     fences = re.findall(r"```\w*\n(.*?)\n```", README.read_text(), re.DOTALL)
     assert fences[:2] == [
         "pip install -e . && freepik-mock serve",
-        "pip install -e '.[test]' && python -m pytest",
+        "pip install -e '.[test]' && python -m pytest -n auto",
     ]
 
 
