@@ -27,10 +27,8 @@ from typing import Any, Final
 from starlette.types import Scope
 
 from .clock import LATEST_TIME, Clock, ClockOutOfRange, ManualClock
-from .config import SigningScheme
 from .constants import REQUEST_ID_KEY
 from .faults import Fault, FaultRegistry, check_fault_status
-from .hosts import WebhookHostPolicy
 from .journal import BODY_LIMIT, Journal
 from .lifecycle import IllegalTransition, Lifecycle
 from .state import Move, SharedBackend
@@ -251,25 +249,12 @@ class SharedLifecycle(Lifecycle):
         backend: SharedBackend,
         clock: Clock,
         *,
-        in_progress_after: float,
-        complete_after: float,
-        failure_rate: float = 0.0,
-        seed: int | None = None,
-        on_schedule: Callable[[float], None] | None = None,
-        on_create: Callable[[Task], None] | None = None,
         webhooks: WebhookDispatcher,
         journal_size: int = 1,
+        **settings: Any,
     ) -> None:
-        super().__init__(
-            SharedTaskStore(backend),
-            clock,
-            in_progress_after=in_progress_after,
-            complete_after=complete_after,
-            failure_rate=failure_rate,
-            seed=seed,
-            on_schedule=on_schedule,
-            on_create=on_create,
-        )
+        """``settings`` (delays, failure rate, seed, callbacks) as for :class:`Lifecycle`."""
+        super().__init__(SharedTaskStore(backend), clock, **settings)
         self._backend = backend
         self._webhooks = webhooks
         self._journaled = journal_size > 0
@@ -474,31 +459,9 @@ class SharedWebhooks(WebhookDispatcher):
     """Sends the deliveries this process claims from the backend; the same signing,
     HTTP client and log entries as :class:`WebhookDispatcher`."""
 
-    def __init__(
-        self,
-        backend: SharedBackend,
-        clock: Clock,
-        *,
-        secrets: Sequence[str],
-        scheme: SigningScheme = "freepik",
-        retry_delays: Sequence[float] = (1.0, 2.0, 4.0, 8.0),
-        timeout: float = 10.0,
-        hosts: WebhookHostPolicy | None = None,
-        on_schedule: Callable[[float], None] | None = None,
-        result_urls: Callable[[str, str, str], tuple[str, ...]] = lambda *_: (),
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            clock,
-            secrets=secrets,
-            scheme=scheme,
-            retry_delays=retry_delays,
-            timeout=timeout,
-            hosts=hosts,
-            on_schedule=on_schedule,
-            result_urls=result_urls,
-            **kwargs,
-        )
+    def __init__(self, backend: SharedBackend, clock: Clock, **settings: Any) -> None:
+        """``settings`` as for :class:`WebhookDispatcher`."""
+        super().__init__(clock, **settings)
         self._backend = backend
         # Claimed here, waiting for the pump to begin their attempt.
         self._claimed: deque[Delivery] = deque()
@@ -549,17 +512,12 @@ class SharedWebhooks(WebhookDispatcher):
 
     async def _attempt(self, delivery: Delivery) -> None:
         entry, started, verdict = await self._send(delivery)
-        if verdict == "error" and delivery.attempts < self.max_attempts:
-            due = started + self.retry_delays[delivery.attempts - 1]
-            delivery.due_at = due
-            entry.update(outcome="retrying", next_attempt_at=due)
-            self.outcomes["retrying"] += 1
+        due = self._judge(delivery, entry, verdict, started)
+        if due is not None:
             self._backend.retry_delivery(delivery, entry)
             if self._on_schedule is not None:
                 self._on_schedule(due)
             return
-        entry["outcome"] = "failed" if verdict == "error" else verdict
-        self.outcomes[entry["outcome"]] += 1
         self._backend.finish_delivery(delivery, started, entry)
         if self._on_schedule is not None:
             self._on_schedule(started)  # the task's next delivery may be due now

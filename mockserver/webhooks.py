@@ -287,26 +287,29 @@ class WebhookDispatcher:
 
     async def _attempt(self, delivery: Delivery) -> None:
         entry, started, verdict = await self._send(delivery)
-        if verdict != "error":
-            entry["outcome"] = verdict
-            self._logged(entry)
+        due = self._judge(delivery, entry, verdict, started)
+        self._log.append(entry)
+        if due is None:
             self._finish(delivery, started)
-        elif delivery.attempts < self.max_attempts:
+            return
+        heapq.heappush(self._retries, (due, next(self._sequence), delivery.task_id))
+        if self._on_schedule is not None:
+            self._on_schedule(due)
+
+    def _judge(
+        self, delivery: Delivery, entry: dict[str, Any], verdict: str, started: float
+    ) -> float | None:
+        """An attempt's outcome, in its log entry and counted: when its retry falls due
+        (also the delivery's ``due_at``), or None when the delivery is done."""
+        due: float | None = None
+        if verdict == "error" and delivery.attempts < self.max_attempts:
             due = started + self.retry_delays[delivery.attempts - 1]
             delivery.due_at = due
             entry.update(outcome="retrying", next_attempt_at=due)
-            self._logged(entry)
-            heapq.heappush(self._retries, (due, next(self._sequence), delivery.task_id))
-            if self._on_schedule is not None:
-                self._on_schedule(due)
         else:
-            entry["outcome"] = "failed"
-            self._logged(entry)
-            self._finish(delivery, started)
-
-    def _logged(self, entry: dict[str, Any]) -> None:
-        self._log.append(entry)
+            entry["outcome"] = "failed" if verdict == "error" else verdict
         self.outcomes[entry["outcome"]] += 1
+        return due
 
     async def _send(self, delivery: Delivery) -> tuple[dict[str, Any], float, str]:
         """One attempt at ``delivery``: its log entry, the time it is logged at, and
