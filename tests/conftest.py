@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers import loopback_http_server
 
 # The redis_server and redis_url fixtures (a real redis-server per session).
 pytest_plugins = ["redis_server"]
@@ -155,20 +156,9 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    class Server(http.server.ThreadingHTTPServer):
-        request_queue_size = 1024  # hundreds of deliveries may connect at once
-
-    server = Server(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_http_server(Handler) as base_url:
+        state.url = base_url + "/hook"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.server
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +171,23 @@ def is_result_url(url: str, base: str, task_id: str) -> bool:
     """Whether ``url`` is the signed video URL of ``task_id`` under ``base``."""
     found = RESULT_URL.match(url)
     return found is not None and (found["base"], found["task_id"]) == (base, task_id)
+
+
+@contextlib.contextmanager
+def loopback_http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` served on a free 127.0.0.1 port, a thread per request; yields the
+    server's base URL and stops it."""
+
+    class Server(http.server.ThreadingHTTPServer):
+        request_queue_size = 1024  # hundreds of webhook deliveries may connect at once
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

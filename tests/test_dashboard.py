@@ -6,13 +6,13 @@ from __future__ import annotations
 import http.server
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from helpers import loopback_http_server
 
 from mockserver import FreepikMockServer
 
@@ -51,6 +51,7 @@ class FlakyReceiver:
 
     def __init__(self) -> None:
         self.answered: list[int] = []
+        self.url = ""
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -65,21 +66,15 @@ class FlakyReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.handler = Handler
 
 
 @pytest.fixture
 def receiver() -> Iterator[FlakyReceiver]:
     flaky = FlakyReceiver()
-    flaky.thread.start()
-    try:
+    with loopback_http_server(flaky.handler) as base_url:
+        flaky.url = base_url + "/hook"
         yield flaky
-    finally:
-        flaky.server.shutdown()
-        flaky.server.server_close()
-        flaky.thread.join()
 
 
 @pytest.fixture

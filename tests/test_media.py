@@ -7,14 +7,13 @@ import contextlib
 import http.server
 import socket
 import sys
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import httpx
 import pytest
-from helpers import AUTH, CREATE, TASKS, client_for
+from helpers import AUTH, CREATE, TASKS, client_for, loopback_http_server
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.applications import Starlette
@@ -189,15 +188,8 @@ def fixture_server() -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with loopback_http_server(Handler) as base_url:
+        yield base_url
 
 
 def test_probe_downloads_from_a_loopback_server() -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import CREATE_PATH, LIST_PATH, VALID_BODY, ServedFake, serve_fake
+from helpers import loopback_http_server
 
 pytestmark = pytest.mark.slow
 
@@ -71,20 +72,9 @@ def counting() -> Iterator[Counting]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    class Server(http.server.ThreadingHTTPServer):
-        request_queue_size = 1024  # a hundred deliveries may connect at once
-
-    server = Server(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_http_server(Handler) as base_url:
+        state.url = base_url + "/hook"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def _create(url: str, hook: str) -> str:

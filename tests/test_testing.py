@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib.resources import files
 from typing import Any
 
@@ -15,7 +14,7 @@ import httpx
 import pytest
 import requests
 import respx
-from helpers import is_result_url
+from helpers import is_result_url, loopback_http_server
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -308,15 +307,8 @@ class _Recorder(BaseHTTPRequestHandler):
 def loopback_receiver() -> Iterator[tuple[str, list[bytes]]]:
     received: list[bytes] = []
     handler = type("Handler", (_Recorder,), {"received": received})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/hook", received
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with loopback_http_server(handler) as base_url:
+        yield base_url + "/hook", received
 
 
 def test_webhooks_without_an_app_go_to_a_loopback_url(
