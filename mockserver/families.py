@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from .spec import Operation
 
-__all__ = ["Families", "belongs", "collection_of", "families", "task_families"]
+__all__ = ["Families", "belongs", "collection_of", "task_families"]
 
 # A last path segment that is one template parameter: "/{task-id}".
 _PARAM_SEGMENT = re.compile(r"/\{[^}/]+\}$")
@@ -110,17 +110,3 @@ def task_families(
             if belongs(p, collection) and belongs(collection, root)
         )
     return Families(created, served)
-
-
-def families(operations: Iterable[Operation]) -> dict[str, str]:
-    """Each operation's family by operation id, reading every POST as a create and every
-    GET with at most a trailing path parameter as a read or list: a create's family, or
-    the collection a read or list serves."""
-    operations = list(operations)
-    gets = [op for op in operations if collection_of(op) is not None]
-    posts = [op for op in operations if op.method == "post"]
-    found = task_families(posts, [], gets).created
-    return {
-        op.operation_id: found.get(op.operation_id) or collection_of(op) or op.path
-        for op in operations
-    }

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.families import belongs, collection_of, families, task_families
+from mockserver.families import belongs, collection_of, task_families
+from mockserver.kinds import plan
 from mockserver.spec import Operation, Parameter, load_spec
 
 ID = Parameter("task-id", "path", True, {"type": "string"})
@@ -18,16 +19,19 @@ def _op(method: str, path: str, *params: Parameter) -> Operation:
 
 
 def test_the_vendored_family_tiers_share_their_collection() -> None:
-    found = families(load_spec(None))
-    assert found == {
-        "postAiReferenceToVideoKlingV3OmniStd": "/v1/ai/reference-to-video/kling-v3-omni",
-        "postAiReferenceToVideoKlingV3OmniPro": "/v1/ai/reference-to-video/kling-v3-omni",
-        "getAiReferenceToVideoKlingV3OmniTasks": "/v1/ai/reference-to-video/kling-v3-omni",
-        "getAiReferenceToVideoKlingV3OmniTask": "/v1/ai/reference-to-video/kling-v3-omni",
-        "postAiVideoKlingV3OmniStd": "/v1/ai/video/kling-v3-omni",
-        "postAiVideoKlingV3OmniPro": "/v1/ai/video/kling-v3-omni",
-        "getAiVideoKlingV3OmniTasks": "/v1/ai/video/kling-v3-omni",
-        "getAiVideoKlingV3OmniTask": "/v1/ai/video/kling-v3-omni",
+    found = plan(load_spec(None)).families
+    reference, video = "/v1/ai/reference-to-video/kling-v3-omni", "/v1/ai/video/kling-v3-omni"
+    assert found.created == {
+        "postAiReferenceToVideoKlingV3OmniStd": reference,
+        "postAiReferenceToVideoKlingV3OmniPro": reference,
+        "postAiVideoKlingV3OmniStd": video,
+        "postAiVideoKlingV3OmniPro": video,
+    }
+    assert found.served == {
+        "getAiReferenceToVideoKlingV3OmniTasks": {reference},
+        "getAiReferenceToVideoKlingV3OmniTask": {reference},
+        "getAiVideoKlingV3OmniTasks": {video},
+        "getAiVideoKlingV3OmniTask": {video},
     }
 
 
@@ -51,10 +55,10 @@ def test_the_vendored_family_tiers_share_their_collection() -> None:
 def test_a_create_belongs_to_the_collection_its_path_extends(
     create: str, collections: list[str], expected: str
 ) -> None:
-    operations = [_op("post", create)]
-    operations += [_op("get", c) for c in collections]
-    operations += [_op("get", c + "/{task-id}", ID) for c in collections]
-    assert families(operations)[f"post {create}"] == expected
+    lists = [_op("get", c) for c in collections]
+    reads = [_op("get", c + "/{task-id}", ID) for c in collections]
+    found = task_families([_op("post", create)], reads, lists)
+    assert found.of(f"post {create}") == expected
 
 
 def test_only_reads_and_lists_serve_a_collection() -> None:
