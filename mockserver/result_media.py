@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final, Literal, NamedTuple, get_args
 
-from .constants import CONTROL_PREFIX
+from .constants import RESULT_ROUTE
 from .spec import Operation, Spec, SpecError
 
 __all__ = [
@@ -81,7 +81,7 @@ class ResultMedia(NamedTuple):
 
     def path(self, task_id: str) -> str:
         """The result's path under the fake's CDN (signed by ``results.py``)."""
-        return f"{CONTROL_PREFIX}/cdn/{self.stem}_{task_id}.{self.extension}"
+        return RESULT_ROUTE.format(stem=self.stem, task_id=task_id, extension=self.extension)
 
     def file(self, aspect_ratio: str | None) -> str:
         """The fixture served for a task, by its aspect ratio where it is a video."""
