@@ -419,7 +419,7 @@ def _serve(args: argparse.Namespace) -> int:
             # uvicorn's own protocols, able to drop a connection for a `drop` fault, and
             # writing each answer to the socket in one piece (droppable.py).
             http=protocol_class(config.http),
-            # The live API sends no `server: uvicorn`: one header less to write per answer.
+            # No `server` header among the live answers recorded: one header less per answer.
             server_header=False,
             ws="none",  # the fake serves no WebSocket: nothing to import for it
             # X-Forwarded-For/-Proto are read only when the user names the proxies to
