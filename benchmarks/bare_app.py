@@ -1,7 +1,11 @@
 """The Python ceiling on this machine: a bare Starlette app answering a constant JSON.
 
 Served by uvicorn exactly as ``freepik-mock serve`` serves the fake (one worker, no
-access log), so the ratio fake / bare says what the fake's own work costs.
+access log, the fake's protocol class that writes each answer in one piece, no
+``server`` header, no proxy headers), so the ratio fake / bare says what the fake's own
+work costs. ``--protocol stock`` serves it with uvicorn's own protocol instead: the
+start-up measure uses it, since the fake's protocol class is imported from the fake's
+package, and importing that package is part of the fake's start-up, not the ceiling's.
 
     python -m benchmarks.bare_app --port 8090
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -39,12 +44,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument(
+        "--protocol",
+        choices=("fake", "stock"),
+        default="fake",
+        help="fake: the HTTP protocol class `freepik-mock serve` uses; stock: uvicorn's own",
+    )
     args = parser.parse_args(argv)
+    http: Any = "httptools"
+    if args.protocol == "fake":
+        from mockserver.droppable import protocol_class
+
+        http = protocol_class("auto")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     print(f"bare app serving on http://{args.host}:{sock.getsockname()[1]}", flush=True)
-    config = uvicorn.Config(create_bare_app(), log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        create_bare_app(),
+        log_level="warning",
+        access_log=False,
+        http=http,
+        # As `serve` configures it (mockserver/cli.py).
+        server_header=False,
+        ws="none",
+        proxy_headers=False,
+    )
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

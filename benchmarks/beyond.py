@@ -89,7 +89,8 @@ def _startup_server(
     if name == FAKE:
         return ServerProcess(label, fake_command(port, *fake_args), port, log_dir)
     if name == BARE:
-        return ServerProcess(label, bare_command(port), port, log_dir, REPO_ROOT)
+        # uvicorn's own protocol: the fake's is imported from the fake's package.
+        return ServerProcess(label, bare_command(port, "stock"), port, log_dir, REPO_ROOT)
     if name in (WIREMOCK, MOCKOON):
         if peers is None:
             raise ValueError(f"{name} needs a PeerSetup (prepare_peers)")

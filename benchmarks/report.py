@@ -233,6 +233,12 @@ def _peer_why(report: Report, peer: str, cell: str, connections: int) -> str:
         notes = f"{TITLES[peer]} served {served:,.0f} req/s in this run" + _PEER_NOTES[peer]
         if best is not None:
             notes += f"; that best case is {best / served:.1f}x {TITLES[peer]}'s"
+        ceiling = report.rps(BARE, cell, connections)
+        if ceiling:
+            notes += (
+                f"; the bare app, served the same way and doing no work, served "
+                f"{ceiling:,.0f} req/s, {ceiling / served:.2f}x {TITLES[peer]}'s"
+            )
     return "; ".join(p for p in (_cost_why(report, cell, connections), notes) if p)
 
 
@@ -564,8 +570,10 @@ _SERVERS_RUN = {
     "--disable-admin-api --disable-external-refs`; it logs each request to stdout. It "
     "validates nothing: every create answers 200 with an empty body, the reads the "
     "spec's examples.",
-    BARE: "a bare Starlette app (router and a constant body) under the same uvicorn: "
-    "the ceiling of a Python server here, not a target.",
+    BARE: "a bare Starlette app (router and a constant body) served as the fake is "
+    "(the same uvicorn, the fake's protocol class, no server or proxy headers): the "
+    "ceiling of a Python server here, not a target. Its start-up is measured with "
+    "uvicorn's own protocol class, which does not import the fake's package.",
 }
 
 

@@ -79,8 +79,11 @@ def fake_command(port: int, *extra: str) -> list[str]:
     return [*head, "serve", "--host", LOOPBACK, "--port", str(port), *extra]
 
 
-def bare_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "benchmarks.bare_app", "--port", str(port)]
+def bare_command(port: int, protocol: str = "fake") -> list[str]:
+    """The bare app, served as the fake is (``protocol="stock"``: uvicorn's own class)."""
+    return [
+        sys.executable, "-m", "benchmarks.bare_app", "--port", str(port), "--protocol", protocol
+    ]  # fmt: skip
 
 
 _CREATE = create_request(VALID_BODY)

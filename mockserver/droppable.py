@@ -62,6 +62,10 @@ class _CoalescingTransport:
         self._pending.clear()
         self._transport.abort()
 
+    def is_closing(self) -> bool:
+        # Asked after every answer: a method of its own, not a ``__getattr__`` lookup.
+        return self._transport.is_closing()
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
 

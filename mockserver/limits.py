@@ -112,21 +112,23 @@ class BodyLimits:
                     return False  # counted while streaming instead
         return False
 
-    def guard(self, receive: Receive, loop: asyncio.AbstractEventLoop) -> Receive:
+    def guard(self, receive: Receive) -> Receive:
         """``receive`` that raises :class:`BodyTooLarge` or :class:`BodyTimedOut`.
 
-        ``loop`` is the running event loop (asking asyncio for it costs a system call
-        on Python 3.11, once per request).
+        The event loop is asked for at the first read, not per request: asking costs a
+        system call on Python 3.11, and most reads of the API (GET) read no body.
         """
         received = 0
         body_done = False
-        deadline: float | None = None
+        loop: asyncio.AbstractEventLoop | None = None
+        deadline = 0.0
 
         async def guarded() -> Message:
-            nonlocal received, body_done, deadline
+            nonlocal received, body_done, deadline, loop
             if body_done:
                 return await receive()  # only http.disconnect is left to wait for
-            if deadline is None:
+            if loop is None:
+                loop = asyncio.get_running_loop()
                 deadline = loop.time() + self.body_timeout
             reader = asyncio.current_task(loop)
             if reader is None:  # not in a task: nothing to cancel, no deadline

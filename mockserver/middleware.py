@@ -177,7 +177,7 @@ class LimitsMiddleware:
             refusal = error_response(413, limits.too_large_message(), {"connection": "close"})
             await refusal(scope, receive, send)
             return
-        await self.app(scope, limits.guard(receive, asyncio.get_running_loop()), send)
+        await self.app(scope, limits.guard(receive), send)
 
 
 class FaultMiddleware:

@@ -191,7 +191,6 @@ def test_the_body_guard_refuses_a_stalled_body_and_leaves_others_alone() -> None
     limits = BodyLimits(max_body_bytes=10, body_timeout=0.2)
 
     async def scenario() -> tuple[str, str, str]:
-        loop = asyncio.get_running_loop()
         never = asyncio.Event()
 
         async def stalled() -> Message:
@@ -206,7 +205,7 @@ def test_the_body_guard_refuses_a_stalled_body_and_leaves_others_alone() -> None
 
         async def outcome(receive: Any) -> str:
             try:
-                await limits.guard(receive, loop)()
+                await limits.guard(receive)()
             except BodyTimedOut:
                 return "408"
             except BodyTooLarge:
