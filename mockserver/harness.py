@@ -33,9 +33,11 @@ from .hosts import WebhookHostPolicy, is_loopback_host
 __all__ = [
     "API_PREFIX",
     "AppBridge",
+    "BridgeClient",
     "BridgeTransport",
     "FreepikRouter",
     "ReadyServer",
+    "UnmatchedGuard",
     "WebhookTransport",
 ]
 
@@ -192,6 +194,15 @@ class BridgeTransport(httpx.BaseTransport):
         return self._bridge.send(request)
 
 
+class BridgeClient(httpx.Client):
+    """The handle's own client, for its control calls: always its own transport."""
+
+    def _transport_for_url(self, url: httpx.URL) -> httpx.BaseTransport:
+        # respx's httpx mocker patches this method of httpx.Client, which would route
+        # these calls through FreepikRouter and count them among the code under test's.
+        return self._transport
+
+
 class WebhookTransport(httpx.AsyncBaseTransport):
     """Where the fake's webhooks go: into the app under test when it is set, otherwise
     to the URL itself, whose host ``hosts`` must allow (as the standalone server
@@ -226,11 +237,17 @@ class FreepikRouter(respx.MockRouter):
     """A respx router that serves the API and ``/_mock`` under ``base_url`` from
     ``bridge``, goes first and leaves everything else to the test's own routers; alone,
     it lets loopback through and fails (or, with ``passthrough_unmatched``, passes) the
-    rest."""
+    rest.
+
+    It answers in httpx's clients (respx's ``httpx`` mocker), before a request becomes
+    httpcore's and back, which would cost as much again as the app; what is not the
+    fake's goes on to the client's own transport, and what would reach the network
+    meets :class:`UnmatchedGuard` there, where the test's own respx routers are asked.
+    """
 
     def __init__(self, bridge: AppBridge, base_url: str, *, passthrough_unmatched: bool) -> None:
-        super().__init__(assert_all_called=False, assert_all_mocked=True)
-        self.passthrough_unmatched = passthrough_unmatched
+        super().__init__(assert_all_called=False, assert_all_mocked=True, using="httpx")
+        self.unmatched = UnmatchedGuard(passthrough_unmatched=passthrough_unmatched)
 
         def serve(request: httpx.Request) -> Any:
             # The response for a sync client, an awaitable of it for an async one (as
@@ -244,28 +261,27 @@ class FreepikRouter(respx.MockRouter):
         self.route(url__startswith=base_url + CONTROL_PREFIX + "/", name="mock").mock(
             side_effect=serve
         )
-        self.route(name="unmatched").mock(side_effect=self._unmatched)
+        self.route(name="elsewhere").mock(side_effect=self._elsewhere)
+
+    @property
+    def passthrough_unmatched(self) -> bool:
+        return self.unmatched.passthrough_unmatched
 
     def start(self) -> None:
         super().start()
-        # respx asks routers in registration order and a non-strict router answers every
-        # request; going first keeps the fake reachable whatever routers the test adds.
-        if self.Mocker is not None:
-            self.Mocker.routers.remove(self)
-            self.Mocker.routers.insert(0, self)
+        _go_first(self)
+        self.unmatched.start()
 
-    def others_active(self) -> bool:
-        return self.Mocker is not None and any(r is not self for r in self.Mocker.routers)
+    def stop(self, clear: bool = True, reset: bool = True, quiet: bool = False) -> None:
+        try:
+            super().stop(clear=clear, reset=reset, quiet=quiet)
+        finally:
+            self.unmatched.stop(clear=clear, reset=reset, quiet=quiet)
 
-    def _unmatched(self, request: httpx.Request) -> httpx.Request | None:
-        if self.others_active():
-            return None  # not ours: the test's own routers decide
-        if self.passthrough_unmatched or is_loopback_host(request.url.host):
-            return request  # respx: pass through to the network
-        raise AllMockedAssertionError(
-            f"freepik_mock: {request.method} {request.url} is not a Freepik API request and "
-            "would leave the machine; mock it with respx, or set passthrough_unmatched=True"
-        )
+    def _elsewhere(self, request: httpx.Request) -> httpx.Request | None:
+        if _others_active(self):
+            return None  # not ours: the test's own routers here decide
+        return request  # respx: on to the client's own transport
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         token = _async_client.set(False)
@@ -280,6 +296,44 @@ class FreepikRouter(respx.MockRouter):
             return await super().async_handler(request)
         finally:
             _async_client.reset(token)
+
+
+class UnmatchedGuard(respx.MockRouter):
+    """Where requests that are not the fake's would leave the machine (respx's
+    ``httpcore`` mocker, the default, which the test's own routers share): it goes first
+    and leaves them to those routers; alone, it lets loopback through and fails (or,
+    with ``passthrough_unmatched``, passes) the rest."""
+
+    def __init__(self, *, passthrough_unmatched: bool) -> None:
+        super().__init__(assert_all_called=False, assert_all_mocked=True)
+        self.passthrough_unmatched = passthrough_unmatched
+        self.route(name="unmatched").mock(side_effect=self._unmatched)
+
+    def start(self) -> None:
+        super().start()
+        _go_first(self)
+
+    def _unmatched(self, request: httpx.Request) -> httpx.Request | None:
+        if _others_active(self):
+            return None  # not ours: the test's own routers decide
+        if self.passthrough_unmatched or is_loopback_host(request.url.host):
+            return request  # respx: pass through to the network
+        raise AllMockedAssertionError(
+            f"freepik_mock: {request.method} {request.url} is not a Freepik API request and "
+            "would leave the machine; mock it with respx, or set passthrough_unmatched=True"
+        )
+
+
+def _go_first(router: respx.MockRouter) -> None:
+    # respx asks routers in registration order and a non-strict router answers every
+    # request; going first keeps the fake reachable whatever routers the test adds.
+    if router.Mocker is not None:
+        router.Mocker.routers.remove(router)
+        router.Mocker.routers.insert(0, router)
+
+
+def _others_active(router: respx.MockRouter) -> bool:
+    return router.Mocker is not None and any(r is not router for r in router.Mocker.routers)
 
 
 class ReadyServer(uvicorn.Server):
