@@ -1,8 +1,9 @@
 """Measurements beyond requests per second.
 
 Start-up to the first 200 and idle memory (the fake and each server beside it), memory
-and p99 latency once 100,000 tasks are stored, the cost of one in-process call (httpx's
-ASGI transport, and a respx route forwarding to the app), create latency while 1,000
+and p99 latency once 100,000 tasks are stored, the cost of one in-process call (the kit's
+respx harness, ``FreepikMock``, with an async and a sync httpx client; httpx's ASGI
+transport; and a generic respx route forwarding to that transport), create latency while 1,000
 webhooks wait on a slow receiver, and the contract suite's time for 300 examples.
 """
 
@@ -238,6 +239,10 @@ class InProcess:
     respx_route: dict[str, float]
     app_only_fake: dict[str, float]
     app_only_bare: dict[str, float]
+    # The kit's own respx harness (FreepikMock, what the freepik_mock fixture gives):
+    # the way users call the fake in-process, by an async and a sync httpx client.
+    kit_async: dict[str, float] = field(default_factory=dict)
+    kit_sync: dict[str, float] = field(default_factory=dict)
 
 
 async def _time_calls(calls: int, call: Callable[[], Awaitable[int]], expected: int) -> float:
@@ -350,6 +355,8 @@ async def _inprocess(calls: int) -> InProcess:
             routed["valid_post"] = await _time_calls(calls, routed_post, 200)
             routed["get_by_id"] = await _time_calls(calls, routed_get, 200)
 
+    kit_async, kit_sync = await _kit_calls(calls)
+
     fake_only: dict[str, float] = {}
     bare_only: dict[str, float] = {}
     bare = create_bare_app()
@@ -378,7 +385,50 @@ async def _inprocess(calls: int) -> InProcess:
 
     fake_only[FRESH_REFUSAL] = await _time_calls(calls, fresh_refusal, 400)
     await app.state.mock.shutdown()
-    return InProcess(calls, asgi, routed, fake_only, bare_only)
+    return InProcess(calls, asgi, routed, fake_only, bare_only, kit_async, kit_sync)
+
+
+async def _kit_calls(calls: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Calls through the kit's harness as a test makes them: ``FreepikMock()`` started
+    (as the ``freepik_mock`` fixture does), plain httpx clients aimed at the API host,
+    the app answering in its own loop on the harness's thread."""
+    from mockserver.testing import DEFAULT_BASE_URL, FreepikMock
+
+    create = create_request(VALID_BODY)
+    timed_async: dict[str, float] = {}
+    timed_sync: dict[str, float] = {}
+    with FreepikMock():
+        async with httpx.AsyncClient(base_url=DEFAULT_BASE_URL) as client:
+            answer = await client.post(
+                CREATE_PATH, content=create.body, headers=dict(create.headers)
+            )
+            get = _GET_BY_ID.request(answer.json()["data"]["task_id"])
+
+            async def post_call() -> int:
+                response = await client.post(
+                    CREATE_PATH, content=create.body, headers=dict(create.headers)
+                )
+                return response.status_code
+
+            async def get_call() -> int:
+                return (await client.get(get.path, headers=dict(get.headers))).status_code
+
+            timed_async["valid_post"] = await _time_calls(calls, post_call, 200)
+            timed_async["get_by_id"] = await _time_calls(calls, get_call, 200)
+        with httpx.Client(base_url=DEFAULT_BASE_URL) as sync_client:
+
+            async def sync_post() -> int:
+                response = sync_client.post(
+                    CREATE_PATH, content=create.body, headers=dict(create.headers)
+                )
+                return response.status_code
+
+            async def sync_get() -> int:
+                return sync_client.get(get.path, headers=dict(get.headers)).status_code
+
+            timed_sync["valid_post"] = await _time_calls(calls, sync_post, 200)
+            timed_sync["get_by_id"] = await _time_calls(calls, sync_get, 200)
+    return timed_async, timed_sync
 
 
 def measure_inprocess(calls: int) -> InProcess:

@@ -89,9 +89,13 @@ class FreepikMock(MockControl):
     ) -> None:
         # Imported here, not at the top, so that `import mockserver` (and `serve`) pays
         # nothing for what only a harness uses.
-        import httpx
-
-        from .harness import AppBridge, BridgeTransport, FreepikRouter, WebhookTransport
+        from .harness import (
+            AppBridge,
+            BridgeClient,
+            BridgeTransport,
+            FreepikRouter,
+            WebhookTransport,
+        )
 
         config = _build_config(config, settings)
         self._webhooks: WebhookTransport | None = None
@@ -113,7 +117,7 @@ class FreepikMock(MockControl):
         self.router: FreepikRouter = FreepikRouter(
             self._bridge, self.base_url, passthrough_unmatched=passthrough_unmatched
         )
-        http = httpx.Client(base_url=self.base_url, transport=BridgeTransport(self._bridge))
+        http = BridgeClient(base_url=self.base_url, transport=BridgeTransport(self._bridge))
         super().__init__(http, control_token=config.control_token, namespace=namespace)
 
     def __repr__(self) -> str:

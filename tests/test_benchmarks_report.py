@@ -82,6 +82,8 @@ def make_report(judged: bool = True) -> Report:
             respx_route={"valid_post": 400.0},
             app_only_fake={"valid_post": 40.0},
             app_only_bare={"valid_post": 6.0},
+            kit_async={"valid_post": 300.0},
+            kit_sync={"valid_post": 380.0},
         ),
         judged=judged,
     )
@@ -143,15 +145,22 @@ def test_the_targets_section_lists_each_target_with_what_was_measured() -> None:
     report = make_report()
     text = render(report)
     # 2 against Prism, 2 against WireMock, start-up, idle RSS, the store's RSS and p99,
-    # two in-process calls.
-    assert len(report.verdicts) == 10
+    # three in-process calls (the kit's harness with an async and a sync client, httpx's
+    # ASGI transport).
+    assert len(report.verdicts) == 11
     met = sum(1 for _, verdict in report.verdicts if verdict.met)
-    assert f"{met} of 10 targets met." in text
+    assert f"{met} of 11 targets met." in text
     assert "| 100,000 stored tasks cost <= 60 MiB | 80.0 MiB | missed by 20.0 MiB |" in text
-    assert "(respx route forwarding to the app, valid POST) <= 350 µs: missed by 50" in text
+    assert "httpx.AsyncClient, valid POST) <= 350 µs | 300 µs | met |" in text
+    assert "httpx.Client, valid POST) <= 350 µs | 380 µs | missed by 30 µs |" in text
+    # A generic respx route is how respx costs, not how users call the fake: no target.
+    assert (
+        "| in-process call, a generic respx route forwarding to httpx ASGITransport, "
+        "valid POST | 400 µs | — | none set (reported) |" in text
+    )
     # Rendering again (RESULTS.md is a second rendering) does not count twice.
     render(report)
-    assert len(report.verdicts) == 10
+    assert len(report.verdicts) == 11
 
 
 def test_a_quick_report_shows_figures_and_no_verdict() -> None:

@@ -13,7 +13,7 @@ from drift_support import BASELINE, MAGNIFIC, MAGNIFIC_R2V_STD, UPSTREAM_DOCS, c
 
 from mockserver.drift import FailOn, check_drift, load_source, update_vendored
 from mockserver.drift.update import UpdateError
-from mockserver.spec import load_spec, load_yaml, vendored_spec_dir
+from mockserver.spec import json_twin, load_spec, load_yaml, read_document, vendored_spec_dir
 
 TODAY = dt.date(2026, 11, 24)
 
@@ -221,3 +221,16 @@ def test_an_extension_upstream_leaves_no_place_for_stops_the_update(tmp_path: Pa
     with pytest.raises(UpdateError, match=r"x-freepik-mock-\w+ at .*image_url has no place"):
         update_vendored(spec_dir, load_source(case("image-url-removed")), today=TODAY)
     assert {p.name: p.read_bytes() for p in spec_dir.iterdir()} == before
+
+
+def test_a_rewritten_document_gets_its_json_twin_rewritten_in_the_same_step(
+    tmp_path: Path,
+) -> None:
+    spec_dir = _copy(vendored_spec_dir(), tmp_path)
+    update_vendored(spec_dir, load_source(str(MAGNIFIC)), today=TODAY)
+    for source in sorted(spec_dir.glob("*.yaml")):
+        twin = json_twin(source)
+        # What start-up reads (the twin, as new as the YAML) is what the YAML now says.
+        assert twin.stat().st_mtime_ns >= source.stat().st_mtime_ns
+        assert read_document(twin.read_bytes(), ".json") == load_yaml(source.read_bytes())
+    assert {operation.auth_header for operation in load_spec(spec_dir)} == {"x-magnific-api-key"}

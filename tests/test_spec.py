@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from helpers import AUTH, CREATE, TASKS, VIDEO, fake
 
-from mockserver.spec import SpecError, load_spec, load_yaml, to_json_schema, vendored_spec_dir
+from mockserver.spec import (
+    SpecError,
+    json_twin,
+    load_spec,
+    load_yaml,
+    read_document,
+    to_json_schema,
+    vendored_spec_dir,
+    write_json_twin,
+)
 
 # Copies of the docs pages (fixtures/drift/upstream/PROVENANCE.md); the std reference
 # page is byte-identical to the project's seed.
@@ -154,3 +166,73 @@ def test_a_json_document_is_read_as_json_and_a_broken_one_is_a_spec_error() -> N
     assert read_document(b"plain: 16:9\n") == {"plain": "16:9"}  # YAML 1.2: a string
     with pytest.raises(SpecError, match="not valid JSON"):
         read_document(b'{"a": ', ".json")
+
+
+# JSON twins: what start-up reads instead of the YAML
+
+
+def test_every_vendored_document_has_a_json_twin_that_says_the_same() -> None:
+    for source in sorted(vendored_spec_dir().glob("*.yaml")):
+        twin = json_twin(source)
+        assert twin.is_file(), f"{twin.name} missing: write_json_twin({source.name})"
+        assert read_document(twin.read_bytes(), ".json") == load_yaml(source.read_bytes()), (
+            f"{twin.name} is stale: rewrite it with mockserver.spec.write_json_twin"
+        )
+
+
+def _set_mtime(path: Path, mtime_ns: int) -> None:
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+def _auth_headers(spec_dir: Path) -> set[str | None]:
+    return {operation.auth_header for operation in load_spec(spec_dir)}
+
+
+def test_a_twin_as_new_as_its_yaml_is_read_and_an_older_one_is_not(tmp_path: Path) -> None:
+    spec_dir = _spec_copy(tmp_path)
+    # The twins say another header than the YAML: whichever is read shows.
+    for source in spec_dir.glob("*.yaml"):
+        twin = json_twin(source)
+        twin.write_text(twin.read_text().replace("x-freepik-api-key", "x-twin-api-key"))
+        _set_mtime(twin, source.stat().st_mtime_ns)
+    assert _auth_headers(spec_dir) == {"x-twin-api-key"}
+    # Not another document: the twins' operations are not defined twice.
+    assert len(load_spec(spec_dir).operations) == len(load_spec().operations)
+
+    for source in spec_dir.glob("*.yaml"):
+        _set_mtime(json_twin(source), source.stat().st_mtime_ns - 1)
+    assert _auth_headers(spec_dir) == {"x-freepik-api-key"}
+
+
+def test_a_yaml_without_a_twin_is_read_itself(tmp_path: Path) -> None:
+    spec_dir = _spec_copy(tmp_path)
+    for source in spec_dir.glob("*.yaml"):
+        json_twin(source).unlink()
+    assert len(load_spec(spec_dir).operations) == len(load_spec().operations)
+
+
+def test_a_document_json_cannot_say_gets_no_twin(tmp_path: Path) -> None:
+    source = tmp_path / "numbered.yaml"
+    source.write_text("openapi: 3.0.3\npaths: {}\nx-by-status:\n  200: ok\n")
+    json_twin(source).write_text("{}")  # a stale twin is not left behind
+    assert write_json_twin(source) is False
+    assert not json_twin(source).exists()
+    source.write_text("openapi: 3.0.3\npaths: {}\nratio: 16:9\n")
+    assert write_json_twin(source) is True
+    assert read_document(json_twin(source).read_bytes(), ".json")["ratio"] == "16:9"
+
+
+def test_reading_the_twins_does_not_import_yaml(tmp_path: Path) -> None:
+    spec_dir = _spec_copy(tmp_path)
+    for source in spec_dir.glob("*.yaml"):
+        _set_mtime(json_twin(source), source.stat().st_mtime_ns + 1)
+    program = (
+        "import sys\nfrom mockserver import MockConfig, create_app\n"
+        f"create_app(MockConfig(spec_dir={str(spec_dir)!r}))\n"
+        "print('yaml' in sys.modules)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "False"

@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from ..spec import SpecError, load_spec, load_yaml
+from ..spec import SpecError, load_spec, load_yaml, write_json_twin
 from .compare import compare_documents
 from .extract import (
     LocatedOperation,
@@ -135,6 +135,7 @@ def update_vendored(
         _check(spec_dir, texts, pairs)
         for name, (text, _) in texts.items():
             (spec_dir / name).write_text(text, encoding="utf-8")
+            write_json_twin(spec_dir / name)  # what start-up reads: see json_twin
         _write_provenance(spec_dir / PROVENANCE_FILE, [entry for _, entry in texts.values()], date)
     return UpdateResult(tuple(entry for _, entry in texts.values()), tuple(kept))
 
