@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import importlib.util
 import re
 from collections.abc import Iterator, Mapping
@@ -146,13 +147,19 @@ def read_document(raw: bytes, suffix: str = ".yaml") -> Any:
 def json_twin(source: Path) -> Path:
     """Where a YAML document's JSON twin is: beside it, named ``<name>.json``.
 
-    The twin is the document as :func:`load_yaml` reads it, in JSON: the fake reads it
-    instead of the YAML when it is at least as new, so that start-up parses JSON with
-    orjson (under 1 ms for the vendored spec) rather than importing PyYAML and parsing
-    YAML (about 40 ms). Whatever writes the YAML writes the twin (:func:`write_json_twin`);
-    a YAML edited after its twin is newer, and read itself.
+    The twin holds the document as :func:`load_yaml` reads it, in JSON, with the SHA-256
+    of the YAML bytes it was made from: the fake reads it instead of the YAML when that
+    digest is the YAML's, so that start-up parses JSON with orjson (under 1 ms for the
+    vendored spec) rather than importing PyYAML and parsing YAML (about 40 ms). A YAML
+    edited since (or a twin from another version: a checkout, a copy) no longer matches,
+    and the YAML is read itself. Whatever writes the YAML writes the twin
+    (:func:`write_json_twin`).
     """
     return source.with_name(source.name + ".json")
+
+
+_TWIN_DIGEST = "source_sha256"
+_TWIN_DOCUMENT = "document"
 
 
 def write_json_twin(source: Path) -> bool:
@@ -160,31 +167,37 @@ def write_json_twin(source: Path) -> bool:
     cannot say the same (keys that are not strings, say): the YAML is then read."""
     import orjson
 
-    document = load_yaml(source.read_bytes())
+    raw = source.read_bytes()
+    document = load_yaml(raw)
     twin = json_twin(source)
     try:
-        text = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
-        same = orjson.loads(text) == document
+        same = orjson.loads(orjson.dumps(document)) == document
     except (TypeError, orjson.JSONEncodeError):
         same = False
     if not same:
         twin.unlink(missing_ok=True)
         return False
-    twin.write_bytes(text)
+    wrapped = {_TWIN_DIGEST: hashlib.sha256(raw).hexdigest(), _TWIN_DOCUMENT: document}
+    twin.write_bytes(orjson.dumps(wrapped, option=orjson.OPT_INDENT_2) + b"\n")
     return True
 
 
 def _read_source(source: Path) -> Any:
-    """A document of a spec folder parsed, from its JSON twin when that is as new."""
+    """A document of a spec folder parsed, from its JSON twin when that was made from
+    these very bytes."""
+    raw = source.read_bytes()
     if source.suffix in (".yaml", ".yml"):
-        twin = json_twin(source)
         try:
-            fresh = twin.stat().st_mtime_ns >= source.stat().st_mtime_ns
-        except FileNotFoundError:
-            fresh = False
-        if fresh:
-            return read_document(twin.read_bytes(), ".json")
-    return read_document(source.read_bytes(), source.suffix)
+            twin = read_document(json_twin(source).read_bytes(), ".json")
+        except (FileNotFoundError, SpecError):
+            twin = None  # no twin, or not one we can read: the YAML is the truth
+        if (
+            isinstance(twin, dict)
+            and twin.get(_TWIN_DIGEST) == hashlib.sha256(raw).hexdigest()
+            and _TWIN_DOCUMENT in twin
+        ):
+            return twin[_TWIN_DOCUMENT]
+    return read_document(raw, source.suffix)
 
 
 def vendored_spec_dir() -> Path:
@@ -384,7 +397,7 @@ def _is_json(media_type: str) -> bool:
 
 def load_spec(spec_dir: Path | str | None = None) -> Spec:
     """Load every ``*.yaml``/``*.json`` OpenAPI document in ``spec_dir`` (a YAML one from
-    its JSON twin when that is as new: :func:`json_twin`).
+    its JSON twin when that was made from it: :func:`json_twin`).
 
     ``None`` loads the vendored documents installed with the package. Two documents
     that define the same (method, path) are an error: the fake would not know which

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import AUTH, CREATE, TASKS, VIDEO, fake
@@ -171,37 +173,55 @@ def test_a_json_document_is_read_as_json_and_a_broken_one_is_a_spec_error() -> N
 # JSON twins: what start-up reads instead of the YAML
 
 
+def _twin(source: Path) -> dict[str, Any]:
+    twin: dict[str, Any] = read_document(json_twin(source).read_bytes(), ".json")
+    return twin
+
+
 def test_every_vendored_document_has_a_json_twin_that_says_the_same() -> None:
     for source in sorted(vendored_spec_dir().glob("*.yaml")):
         twin = json_twin(source)
         assert twin.is_file(), f"{twin.name} missing: write_json_twin({source.name})"
-        assert read_document(twin.read_bytes(), ".json") == load_yaml(source.read_bytes()), (
+        assert _twin(source)["document"] == load_yaml(source.read_bytes()), (
             f"{twin.name} is stale: rewrite it with mockserver.spec.write_json_twin"
         )
-
-
-def _set_mtime(path: Path, mtime_ns: int) -> None:
-    os.utime(path, ns=(mtime_ns, mtime_ns))
+        assert _twin(source)["source_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
 
 
 def _auth_headers(spec_dir: Path) -> set[str | None]:
     return {operation.auth_header for operation in load_spec(spec_dir)}
 
 
-def test_a_twin_as_new_as_its_yaml_is_read_and_an_older_one_is_not(tmp_path: Path) -> None:
+def _say_another_header(source: Path) -> None:
+    twin = json_twin(source)
+    twin.write_text(twin.read_text().replace("x-freepik-api-key", "x-twin-api-key"))
+
+
+def test_a_twin_made_from_its_yaml_is_read_and_one_made_from_other_bytes_is_not(
+    tmp_path: Path,
+) -> None:
     spec_dir = _spec_copy(tmp_path)
     # The twins say another header than the YAML: whichever is read shows.
     for source in spec_dir.glob("*.yaml"):
-        twin = json_twin(source)
-        twin.write_text(twin.read_text().replace("x-freepik-api-key", "x-twin-api-key"))
-        _set_mtime(twin, source.stat().st_mtime_ns)
+        _say_another_header(source)
     assert _auth_headers(spec_dir) == {"x-twin-api-key"}
     # Not another document: the twins' operations are not defined twice.
     assert len(load_spec(spec_dir).operations) == len(load_spec().operations)
 
+    # The YAML edited after its twin was made (however new the twin's file is): the
+    # YAML is read.
     for source in spec_dir.glob("*.yaml"):
-        _set_mtime(json_twin(source), source.stat().st_mtime_ns - 1)
+        source.write_bytes(source.read_bytes() + b"# edited\n")
+        os.utime(json_twin(source))  # the twin touched later still says the old bytes
     assert _auth_headers(spec_dir) == {"x-freepik-api-key"}
+
+
+def test_a_twin_that_is_not_one_is_passed_over_for_the_yaml(tmp_path: Path) -> None:
+    spec_dir = _spec_copy(tmp_path)
+    sources = sorted(spec_dir.glob("*.yaml"))
+    json_twin(sources[0]).write_text("{ broken")
+    json_twin(sources[1]).write_text('{"openapi": "3.0.3", "paths": {}}')  # no digest
+    assert len(load_spec(spec_dir).operations) == len(load_spec().operations)
 
 
 def test_a_yaml_without_a_twin_is_read_itself(tmp_path: Path) -> None:
@@ -219,13 +239,11 @@ def test_a_document_json_cannot_say_gets_no_twin(tmp_path: Path) -> None:
     assert not json_twin(source).exists()
     source.write_text("openapi: 3.0.3\npaths: {}\nratio: 16:9\n")
     assert write_json_twin(source) is True
-    assert read_document(json_twin(source).read_bytes(), ".json")["ratio"] == "16:9"
+    assert _twin(source)["document"]["ratio"] == "16:9"
 
 
 def test_reading_the_twins_does_not_import_yaml(tmp_path: Path) -> None:
     spec_dir = _spec_copy(tmp_path)
-    for source in spec_dir.glob("*.yaml"):
-        _set_mtime(json_twin(source), source.stat().st_mtime_ns + 1)
     program = (
         "import sys\nfrom mockserver import MockConfig, create_app\n"
         f"create_app(MockConfig(spec_dir={str(spec_dir)!r}))\n"
