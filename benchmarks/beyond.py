@@ -16,6 +16,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -243,6 +244,10 @@ class InProcess:
     # the way users call the fake in-process, by an async and a sync httpx client.
     kit_async: dict[str, float] = field(default_factory=dict)
     kit_sync: dict[str, float] = field(default_factory=dict)
+    # A round trip onto an event loop on another thread and back, doing nothing: what the
+    # kit's hop onto the app's own loop costs by itself ("sync": from a blocked thread,
+    # "async": awaited from another loop).
+    thread_hop: dict[str, float] = field(default_factory=dict)
 
 
 async def _time_calls(calls: int, call: Callable[[], Awaitable[int]], expected: int) -> float:
@@ -356,6 +361,7 @@ async def _inprocess(calls: int) -> InProcess:
             routed["get_by_id"] = await _time_calls(calls, routed_get, 200)
 
     kit_async, kit_sync = await _kit_calls(calls)
+    hop = await _thread_hop(calls)
 
     fake_only: dict[str, float] = {}
     bare_only: dict[str, float] = {}
@@ -385,7 +391,34 @@ async def _inprocess(calls: int) -> InProcess:
 
     fake_only[FRESH_REFUSAL] = await _time_calls(calls, fresh_refusal, 400)
     await app.state.mock.shutdown()
-    return InProcess(calls, asgi, routed, fake_only, bare_only, kit_async, kit_sync)
+    return InProcess(calls, asgi, routed, fake_only, bare_only, kit_async, kit_sync, hop)
+
+
+async def _thread_hop(calls: int) -> dict[str, float]:
+    """Microseconds of a round trip onto a loop on another thread and back, with nothing
+    done there, as the kit's harness makes it (``asyncio.run_coroutine_threadsafe``)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="hop-loop", daemon=True)
+    thread.start()
+
+    async def nothing() -> int:
+        return 200
+
+    async def sync_hop() -> int:
+        return asyncio.run_coroutine_threadsafe(nothing(), loop).result()
+
+    async def async_hop() -> int:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(nothing(), loop))
+
+    try:
+        return {
+            "sync": await _time_calls(calls, sync_hop, 200),
+            "async": await _time_calls(calls, async_hop, 200),
+        }
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
 
 
 async def _kit_calls(calls: int) -> tuple[dict[str, float], dict[str, float]]:

@@ -535,16 +535,32 @@ def _inprocess_rows(report: Report, inproc: InProcess) -> list[list[str]]:
                 target = ["none set (reported)"] if report.judged else []
             else:
                 base = inproc.asgi_transport.get(key)
+                hop = inproc.thread_hop.get("async" if attribute == "kit_async" else "sync")
+                hop_cost = (
+                    f" (a round trip onto another thread's event loop, doing nothing there, "
+                    f"takes {_us(hop)} here by itself)"
+                    if hop is not None and attribute.startswith("kit_")
+                    else ""
+                )
                 verdict = report.judge(
                     f"in-process call ({way}, {title}) <= 350 µs",
                     at_most(value, INPROCESS_TARGET_US, _us),
                     f"the ASGI app alone takes {_us(inproc.app_only_fake.get(key, 0))}; "
                     f"httpx's client and ASGI transport bring a call to {_fmt(base, _us)}; "
                     "the kit's harness adds respx's routing and one hop each way onto the "
-                    "app's own event loop thread",
+                    f"app's own event loop thread{hop_cost}, where its timers and webhook "
+                    "deliveries run whichever client, sync or async, calls",
                 )
                 target = report.target_column("<= 350 µs", verdict)
             rows.append([f"in-process call, {way}, {title}", _us(value), "—", *target])
+    for key, client in (("sync", "from a blocked thread"), ("async", "awaited from a loop")):
+        if key in inproc.thread_hop:
+            rows.append([
+                f"a round trip onto another thread's event loop, doing nothing, {client} "
+                "(the kit's hop alone)",
+                _us(inproc.thread_hop[key]), "—",
+                *(["none set (reported)"] if report.judged else []),
+            ])  # fmt: skip
     return rows
 
 
