@@ -355,6 +355,21 @@ def test_the_tests_own_respx_routes_keep_working(fake: FreepikMock) -> None:
     assert fake.router["api"].call_count == 1
 
 
+def test_a_client_with_its_own_transport_reaches_the_fake_at_its_url_only(
+    fake: FreepikMock,
+) -> None:
+    def own(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"answered_by": "own transport"})
+
+    with httpx.Client(transport=httpx.MockTransport(own)) as client:
+        task = client.post(CREATE, json=BODY, headers=KEY)
+        other = client.get("https://example.com/thing")
+
+    assert task.json()["data"]["status"] == "CREATED"
+    assert other.json() == {"answered_by": "own transport"}
+    assert fake.router["api"].call_count == 1
+
+
 def test_a_lenient_respx_router_started_first_does_not_shadow_the_fake() -> None:
     with respx.mock(assert_all_mocked=False, assert_all_called=False), FreepikMock():
         task = httpx.post(CREATE, json=BODY, headers=KEY)
