@@ -4,8 +4,10 @@ and all delivered."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
+import pytest
 
 from mockserver.clock import ManualClock
 from mockserver.tasks import COMPLETED, IN_PROGRESS, Task, Transition
@@ -148,3 +150,40 @@ def test_the_first_delivery_imports_nothing_on_the_event_loop() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == []
+
+
+def test_a_delivery_that_waited_for_a_slot_is_signed_when_it_is_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Behind 100 attempts held by a slow receiver, the 101st is signed when a slot
+    frees, not when it fell due: signed then, its webhook-timestamp would be as old as
+    the wait, and a receiver checking it (300 s by default) would refuse it."""
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+
+    async def run() -> list[int]:
+        stamps: list[int] = []
+        release = asyncio.Event()
+
+        async def slow_receiver(request: httpx.Request) -> httpx.Response:
+            stamps.append(int(request.headers["webhook-timestamp"]))
+            await release.wait()
+            return httpx.Response(204)
+
+        dispatcher = WebhookDispatcher(
+            ManualClock(), secrets=["s"], transport=httpx.MockTransport(slow_receiver)
+        )
+        for number in range(101):
+            dispatcher.on_transition(Transition.of(task(number), "CREATED"))
+        for _ in range(300):
+            await asyncio.sleep(0)
+        assert len(stamps) == 100
+        now[0] += 600  # the receiver held them for ten minutes
+        release.set()
+        assert await dispatcher.drain(timeout=30)
+        await dispatcher.aclose()
+        return stamps
+
+    stamps = asyncio.run(run())
+    assert stamps[:100] == [1_800_000_000] * 100
+    assert stamps[100] == 1_800_000_600
