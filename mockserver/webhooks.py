@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import importlib
 import itertools
 import json
 import time
@@ -37,10 +38,11 @@ __all__ = [
     "WebhookDispatcher",
 ]
 
-# Delivery attempts in flight at once (see WebhookDispatcher._http).
+# Delivery attempts in flight at once (see WebhookDispatcher._pump): httpx's own
+# connection limit, so that none waits in its pool.
 _MAX_IN_FLIGHT = 100
 # Attempts begun per event-loop turn (see WebhookDispatcher._pump).
-_STARTS_PER_TURN = 8
+_STARTS_PER_TURN = 1
 
 
 @dataclass(slots=True)
@@ -91,9 +93,9 @@ class WebhookDispatcher:
         self._transport = transport
         self._on_schedule = on_schedule
         self._client: httpx.AsyncClient | None = None
-        self._sending: asyncio.Semaphore | None = None
         # The client being made in a thread, for the first attempt (see _ready).
         self._making: asyncio.Future[httpx.AsyncClient] | None = None
+        self._awaiting_client = False  # the pump runs again once it is made
         # Each task's webhooks in order: a status change whose delivery is built when its
         # turn comes (see on_transition), then the delivery.
         self._queues: dict[str, deque[Delivery | Transition]] = {}
@@ -102,7 +104,7 @@ class WebhookDispatcher:
         self._sequence = itertools.count()
         self._running: set[asyncio.Task[None]] = set()
         # Tasks whose next attempt waits to begin, and the callback that begins them,
-        # a few per event-loop turn (see _pump).
+        # one per event-loop turn while fewer than _MAX_IN_FLIGHT are in flight (_pump).
         self._starting: deque[str] = deque()
         self._pumping: asyncio.Handle | None = None
         self._log: deque[dict[str, Any]] = deque(maxlen=log_size)
@@ -191,6 +193,8 @@ class WebhookDispatcher:
                 return False
             if self._running:
                 await asyncio.wait(set(self._running), timeout=remaining)
+            elif self._making is not None and not self._making.done():
+                await asyncio.wait({self._making}, timeout=remaining)  # then the pump
             else:
                 await asyncio.sleep(0)  # the pump begins the next ones in this turn
         return True
@@ -232,23 +236,59 @@ class WebhookDispatcher:
             self._pumping = asyncio.get_running_loop().call_soon(self._pump)
 
     def _pump(self) -> None:
-        """Begin a few waiting attempts, then let the event loop serve requests.
+        """Begin the next waiting attempt, if fewer than _MAX_IN_FLIGHT are in flight,
+        then let the event loop serve requests.
 
-        Beginning an attempt (signing, handing it to httpx) takes a few hundred
-        microseconds: a thousand tasks finishing together would otherwise hold every
-        API request for tens of milliseconds.
+        An attempt's first step (building and signing it, httpx opening a connection)
+        takes up to a millisecond: eight begun per turn held every API request answered
+        meanwhile for 5-20 ms while 1,000 deliveries started. An attempt beyond the
+        limit waits here, built and signed only when a slot frees (see _attempt_done):
+        waiting on a semaphore instead, each had been built, signed and handed a task
+        at once, and in httpx's pool each queued request is matched against every
+        connection whenever one is queued or freed.
         """
         self._pumping = None
-        loop = asyncio.get_running_loop()
+        if self._client is None and not self._client_made():
+            return
         for _ in range(_STARTS_PER_TURN):
+            if len(self._running) >= _MAX_IN_FLIGHT:
+                return  # the next attempt to finish calls the pump again
             delivery = self._next_to_start()
             if delivery is None:
                 break
-            running = loop.create_task(self._attempt(delivery))
+            running = asyncio.get_running_loop().create_task(self._attempt(delivery))
             self._running.add(running)
-            running.add_done_callback(self._running.discard)
+            running.add_done_callback(self._attempt_done)
         if not self._idle():
-            self._pumping = loop.call_soon(self._pump)
+            self._pumping = asyncio.get_running_loop().call_soon(self._pump)
+
+    def _attempt_done(self, attempt: asyncio.Task[None]) -> None:
+        """An attempt is over: its slot is free for the next one waiting."""
+        self._running.discard(attempt)
+        self._repump()
+
+    def _client_ready(self, _: object) -> None:
+        self._awaiting_client = False
+        self._repump()
+
+    def _repump(self) -> None:
+        """Have the pump run (again) if attempts wait to begin."""
+        if self._pumping is None and not self._idle():
+            self._pumping = asyncio.get_running_loop().call_soon(self._pump)
+
+    def _client_made(self) -> bool:
+        """Whether the HTTP client is made (or failed to be, which _ready raises); if
+        not, the pump runs again once it is: attempts begun meanwhile would all wait
+        for it and go on together, in the one turn it is ready in."""
+        if self._making is None:
+            self.prepare()
+        making = self._making
+        if making is None or making.done():
+            return True
+        if not self._awaiting_client:
+            self._awaiting_client = True
+            making.add_done_callback(self._client_ready)
+        return False
 
     def _next_to_start(self) -> Delivery | None:
         """The next delivery whose attempt waits to begin, if any."""
@@ -314,7 +354,7 @@ class WebhookDispatcher:
     async def _send(self, delivery: Delivery) -> tuple[dict[str, Any], float, str]:
         """One attempt at ``delivery``: its log entry, the time it is logged at, and
         ``delivered``, ``refused`` (not sent: a host not allowed) or ``error``."""
-        client, sending = await self._ready()
+        client = await self._ready()
         import httpx  # here, not at the top: see the TYPE_CHECKING import
 
         delivery.attempts += 1
@@ -348,8 +388,7 @@ class WebhookDispatcher:
         }
         wall = time.monotonic()
         try:
-            async with sending:
-                response = await client.post(delivery.url, content=delivery.body, headers=headers)
+            response = await client.post(delivery.url, content=delivery.body, headers=headers)
             entry["status_code"] = response.status_code
             ok = 200 <= response.status_code < 300
             if not ok:
@@ -378,8 +417,8 @@ class WebhookDispatcher:
             self._queues.pop(delivery.task_id, None)
             self._busy.discard(delivery.task_id)
 
-    async def _ready(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
-        """The HTTP client, and the semaphore its attempts wait on.
+    async def _ready(self) -> httpx.AsyncClient:
+        """The HTTP client.
 
         The client is made in a thread, begun when the first task that asked for
         webhooks was made (:meth:`prepare`) or else by the first attempt: importing httpx
@@ -396,20 +435,17 @@ class WebhookDispatcher:
             client = await asyncio.shield(self._making)
             if self._client is None:
                 self._client = client
-                # httpx hands out pooled connections by matching every queued request
-                # against every connection each time one is queued or freed: with 1,000
-                # deliveries queued that took the whole event loop, and API requests went
-                # unanswered for seconds. Waiting on this semaphore instead keeps httpx's
-                # queue empty; 100 is httpx's own connection limit, so up to 100 attempts
-                # run as before.
-                self._sending = asyncio.Semaphore(_MAX_IN_FLIGHT)
             self._making = None
-        assert self._client is not None and self._sending is not None
-        return self._client, self._sending
+        assert self._client is not None
+        return self._client
 
     def _new_client(self) -> httpx.AsyncClient:
         import httpx  # here, not at the top: see the TYPE_CHECKING import
 
+        # httpcore imports anyio's asyncio backend (some thirty modules, 20-25 ms) at
+        # its first connection, on the event loop: here, in this thread, instead.
+        with contextlib.suppress(ImportError):
+            importlib.import_module("anyio._backends._asyncio")
         return httpx.AsyncClient(
             transport=self._transport,
             timeout=self.timeout,
