@@ -72,12 +72,21 @@ class Verdict:
 NOT_MEASURED = Verdict(None, "not measured")
 
 
+def _missed(value: float, target: float, fmt: Callable[[float], str]) -> Verdict:
+    # A miss smaller than the printed precision would read "missed by 0.00x" beside a
+    # figure that prints as the target: say both to the next digit.
+    by, measured = fmt(abs(value - target)), fmt(value)
+    if measured == fmt(target):
+        by, measured = f"{abs(value - target):.4f}", f"{value:.4f}"
+    return Verdict(False, f"missed by {by}", measured=measured)
+
+
 def at_least(value: float | None, target: float, fmt: Callable[[float], str]) -> Verdict:
     if value is None:
         return NOT_MEASURED
     if value >= target:
         return Verdict(True, "met", measured=fmt(value))
-    return Verdict(False, f"missed by {fmt(target - value)}", measured=fmt(value))
+    return _missed(value, target, fmt)
 
 
 def at_most(value: float | None, target: float, fmt: Callable[[float], str]) -> Verdict:
@@ -85,7 +94,7 @@ def at_most(value: float | None, target: float, fmt: Callable[[float], str]) -> 
         return NOT_MEASURED
     if value <= target:
         return Verdict(True, "met", measured=fmt(value))
-    return Verdict(False, f"missed by {fmt(value - target)}", measured=fmt(value))
+    return _missed(value, target, fmt)
 
 
 def _x(value: float) -> str:
