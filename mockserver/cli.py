@@ -380,10 +380,21 @@ def _serve(args: argparse.Namespace) -> int:
 
     warnings = [f"freepik-mock: warning: {text}" for text in unknown_env_variables()]
     problem: str | None = None
+    sock: socket.socket | None = None
     try:
         config = _config_from(args)
         problem = _folders_problem(config, args)
         if problem is None:
+            try:
+                sock = listening_socket(config.host, config.port)
+            except OSError as exc:
+                print(
+                    f"freepik-mock: cannot bind {config.host}:{config.port}: {exc}", file=sys.stderr
+                )
+                return 2
+            # Listening while the app is built: a client that connects early (a test
+            # waiting for the port) waits for its answer instead of being refused.
+            sock.listen(2048)
             app = create_app(config)
     except SettingError as exc:
         problem = _setting_problem(exc, args)
@@ -394,17 +405,13 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         problem = f"cannot start: {exc}"
     if problem is not None:
+        if sock is not None:
+            sock.close()
         for line in [*warnings, f"freepik-mock: {problem}"]:
             print(line, file=sys.stderr)
         return 2
+    assert sock is not None  # bound above whenever no problem was found
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
-    try:
-        sock = listening_socket(config.host, config.port)
-    except OSError as exc:
-        print(f"freepik-mock: cannot bind {config.host}:{config.port}: {exc}", file=sys.stderr)
-        return 2
-    # Listen before announcing the URL, so a client that reads it can connect at once.
-    sock.listen(2048)
     port = sock.getsockname()[1]
     host = f"[{config.host}]" if family == socket.AF_INET6 else config.host
     server = uvicorn.Server(
@@ -562,7 +569,11 @@ def _drift(args: argparse.Namespace) -> int:
     )
 
 
-_COMMANDS: list[Callable[[Any], None]] = [_add_serve, _add_contract, _add_drift]
+_COMMANDS: dict[str, Callable[[Any], None]] = {
+    "serve": _add_serve,
+    "contract": _add_contract,
+    "drift": _add_drift,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -586,9 +597,12 @@ def _main(argv: Sequence[str] | None) -> int:
     )
     parser.add_argument("--version", action=_Version, help="print the version and exit")
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
-    for add_command in _COMMANDS:
-        add_command(sub)
     argv = list(sys.argv[1:] if argv is None else argv)
+    # The command named, alone (part of every start-up); all of them for help or a
+    # command argparse must refuse with the list of choices.
+    named = _COMMANDS.get(argv[0]) if argv else None
+    for add_command in [named] if named is not None else _COMMANDS.values():
+        add_command(sub)
     if argv[:1] == ["contract"]:
         # argparse.REMAINDER does not capture leading options (--target ...): pass all on.
         return _contract(argparse.Namespace(contract_args=argv[1:]))
