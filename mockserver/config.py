@@ -12,7 +12,6 @@ that only parses markers) pulls in none of the server.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import sys
@@ -380,6 +379,8 @@ def unknown_env_variables(environ: Mapping[str, str] | None = None) -> list[str]
         names = {
             known_variable.removeprefix(ENV_PREFIX): known_variable for known_variable in known
         }
+        import difflib  # only for a variable that is not a setting
+
         close = difflib.get_close_matches(variable.removeprefix(ENV_PREFIX), names, 1, 0.75)
         hint = f" (did you mean {names[close[0]]}?)" if close else ""
         warnings.append(f"{variable} is not a setting and is ignored{hint}")
