@@ -322,24 +322,10 @@ async def _inprocess(calls: int) -> InProcess:
     create = create_request(VALID_BODY)
     base = "https://api.freepik.com"
     transport = httpx.ASGITransport(app=app)
-    asgi: dict[str, float] = {}
-    routed: dict[str, float] = {}
     async with httpx.AsyncClient(transport=transport, base_url=base) as client:
         answer = await client.post(CREATE_PATH, content=create.body, headers=dict(create.headers))
         task_id = answer.json()["data"]["task_id"]
-        get = _GET_BY_ID.request(task_id)
-
-        async def post_call() -> int:
-            response = await client.post(
-                CREATE_PATH, content=create.body, headers=dict(create.headers)
-            )
-            return response.status_code
-
-        async def get_call() -> int:
-            return (await client.get(get.path, headers=dict(get.headers))).status_code
-
-        asgi["valid_post"] = await _time_calls(calls, post_call, 200)
-        asgi["get_by_id"] = await _time_calls(calls, get_call, 200)
+        asgi = await _time_async_client(client, task_id, calls)
 
     async def forward(request: httpx.Request) -> httpx.Response:
         return await transport.handle_async_request(request)
@@ -347,18 +333,7 @@ async def _inprocess(calls: int) -> InProcess:
     with respx.mock(assert_all_called=False) as router:
         router.route(host="api.freepik.com").mock(side_effect=forward)
         async with httpx.AsyncClient(base_url=base) as client:
-
-            async def routed_post() -> int:
-                response = await client.post(
-                    CREATE_PATH, content=create.body, headers=dict(create.headers)
-                )
-                return response.status_code
-
-            async def routed_get() -> int:
-                return (await client.get(get.path, headers=dict(get.headers))).status_code
-
-            routed["valid_post"] = await _time_calls(calls, routed_post, 200)
-            routed["get_by_id"] = await _time_calls(calls, routed_get, 200)
+            routed = await _time_async_client(client, task_id, calls)
 
     kit_async, kit_sync = await _kit_calls(calls)
     hop = await _thread_hop(calls)
@@ -428,40 +403,53 @@ async def _kit_calls(calls: int) -> tuple[dict[str, float], dict[str, float]]:
     from mockserver.testing import DEFAULT_BASE_URL, FreepikMock
 
     create = create_request(VALID_BODY)
-    timed_async: dict[str, float] = {}
-    timed_sync: dict[str, float] = {}
     with FreepikMock():
         async with httpx.AsyncClient(base_url=DEFAULT_BASE_URL) as client:
             answer = await client.post(
                 CREATE_PATH, content=create.body, headers=dict(create.headers)
             )
-            get = _GET_BY_ID.request(answer.json()["data"]["task_id"])
-
-            async def post_call() -> int:
-                response = await client.post(
-                    CREATE_PATH, content=create.body, headers=dict(create.headers)
-                )
-                return response.status_code
-
-            async def get_call() -> int:
-                return (await client.get(get.path, headers=dict(get.headers))).status_code
-
-            timed_async["valid_post"] = await _time_calls(calls, post_call, 200)
-            timed_async["get_by_id"] = await _time_calls(calls, get_call, 200)
+            task_id = answer.json()["data"]["task_id"]
+            timed_async = await _time_async_client(client, task_id, calls)
         with httpx.Client(base_url=DEFAULT_BASE_URL) as sync_client:
-
-            async def sync_post() -> int:
-                response = sync_client.post(
-                    CREATE_PATH, content=create.body, headers=dict(create.headers)
-                )
-                return response.status_code
-
-            async def sync_get() -> int:
-                return sync_client.get(get.path, headers=dict(get.headers)).status_code
-
-            timed_sync["valid_post"] = await _time_calls(calls, sync_post, 200)
-            timed_sync["get_by_id"] = await _time_calls(calls, sync_get, 200)
+            timed_sync = await _time_sync_client(sync_client, task_id, calls)
     return timed_async, timed_sync
+
+
+async def _time_async_client(
+    client: httpx.AsyncClient, task_id: str, calls: int
+) -> dict[str, float]:
+    """Microseconds per valid POST and per GET by id of ``task_id`` through ``client``."""
+    create, get = create_request(VALID_BODY), _GET_BY_ID.request(task_id)
+
+    async def post_call() -> int:
+        response = await client.post(CREATE_PATH, content=create.body, headers=dict(create.headers))
+        return response.status_code
+
+    async def get_call() -> int:
+        return (await client.get(get.path, headers=dict(get.headers))).status_code
+
+    return {
+        "valid_post": await _time_calls(calls, post_call, 200),
+        "get_by_id": await _time_calls(calls, get_call, 200),
+    }
+
+
+async def _time_sync_client(client: httpx.Client, task_id: str, calls: int) -> dict[str, float]:
+    """:func:`_time_async_client` for a sync client (each call blocks the loop timing it)."""
+    create, get = create_request(VALID_BODY), _GET_BY_ID.request(task_id)
+
+    async def post_call() -> int:
+        return client.post(
+            CREATE_PATH, content=create.body, headers=dict(create.headers)
+        ).status_code
+
+    async def get_call() -> int:
+        return client.get(get.path, headers=dict(get.headers)).status_code
+
+    return {
+        "valid_post": await _time_calls(calls, post_call, 200),
+        "get_by_id": await _time_calls(calls, get_call, 200),
+    }
 
 
 def measure_inprocess(calls: int) -> InProcess:
