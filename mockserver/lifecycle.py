@@ -196,12 +196,7 @@ class Lifecycle:
         there; listeners hear of each step. Forcing a final status makes it the task's
         outcome, with ``reason`` as its failure reason."""
         task = self._get(task_id)
-        event = FORCED.get(status)
-        if event is None:
-            raise IllegalTransition(f"cannot force status {status!r}")
-        step = next_status(task.status, event, task.outcome)
-        if step is None:
-            raise IllegalTransition(f"cannot move task from {task.status} to {status}")
+        event, step = self._forced_start(task, status)
         if status in TERMINAL_STATUSES:
             # Before the first step, so that every listener sees the outcome and reason.
             task = task.replace(outcome=status, failure_reason=reason)
@@ -212,10 +207,23 @@ class Lifecycle:
             task = self._move(task, step, now)
             if task.status == status:
                 return task
-            step = next_status(task.status, event, task.outcome)
-            if step is None:
+            found = next_status(task.status, event, task.outcome)
+            if found is None:
                 break
+            step = found
         raise AssertionError(f"the states table leaves {event} short of {status}")
+
+    @staticmethod
+    def _forced_start(task: Task, status: str) -> tuple[str, str]:
+        """The forced event that leads ``task`` to ``status`` and its first step, or
+        :class:`IllegalTransition` (every store's ``force`` asks this first)."""
+        event = FORCED.get(status)
+        if event is None:
+            raise IllegalTransition(f"cannot force status {status!r}")
+        step = next_status(task.status, event, task.outcome)
+        if step is None:
+            raise IllegalTransition(f"cannot move task from {task.status} to {status}")
+        return event, step
 
     def clear(self) -> None:
         self._queue.clear()

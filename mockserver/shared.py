@@ -34,7 +34,6 @@ from .lifecycle import IllegalTransition, Lifecycle
 from .state import Move, SharedBackend
 from .states import (
     FINISH,
-    FORCED,
     START,
     STATUSES,
     TERMINAL_STATUSES,
@@ -351,12 +350,7 @@ class SharedLifecycle(Lifecycle):
 
     def force(self, task_id: str, status: str, reason: str | None = None) -> Task:
         task = self._get(task_id)
-        event = FORCED.get(status)
-        if event is None:
-            raise IllegalTransition(f"cannot force status {status!r}")
-        step = next_status(task.status, event, task.outcome)
-        if step is None:
-            raise IllegalTransition(f"cannot move task from {task.status} to {status}")
+        event, step = self._forced_start(task, status)
         if status in TERMINAL_STATUSES:
             if not self._backend.set_outcome(task_id, status, reason):
                 raise IllegalTransition(f"cannot move task from {task.status} to {status}")
