@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from mockserver import MockConfig, create_app
@@ -73,15 +74,23 @@ def client_for(app: ASGIApp, **kwargs: Any) -> httpx.AsyncClient:
 
 
 @contextlib.asynccontextmanager
-async def fake(**config: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """An in-process fake (manual clock unless told otherwise) and a client for it."""
+async def fake_app(**config: Any) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    """An in-process fake (manual clock unless told otherwise) and a client for it;
+    every namespace it made is shut down after."""
     config.setdefault("clock", "manual")
     app = create_app(MockConfig(**config))
     async with client_for(app) as client:
         try:
-            yield client
+            yield app, client
         finally:
-            await app.state.mock.shutdown()
+            await app.state.namespaces.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def fake(**config: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """:func:`fake_app`'s client alone."""
+    async with fake_app(**config) as (_, client):
+        yield client
 
 
 @contextlib.asynccontextmanager

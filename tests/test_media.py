@@ -7,13 +7,13 @@ import contextlib
 import http.server
 import socket
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import httpx
 import pytest
-from helpers import AUTH, CREATE, TASKS, client_for, loopback_http_server
+from helpers import AUTH, CREATE, TASKS, fake_app, loopback_http_server
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.applications import Starlette
@@ -44,17 +44,6 @@ IMAGE_RULES = [
     ("image_too_small.png", "minimum is 300x300"),
     ("image_wrong_format.gif", "format"),
 ]
-
-
-@contextlib.asynccontextmanager
-async def running(**config: Any) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
-    config.setdefault("clock", "manual")
-    app = create_app(MockConfig(**config))
-    async with client_for(app) as client:
-        try:
-            yield app, client
-        finally:
-            await app.state.mock.shutdown()
 
 
 async def run_task(
@@ -213,7 +202,7 @@ def test_probe_mode_without_the_libraries_fails_at_start(monkeypatch: pytest.Mon
 
 
 async def test_fixtures_are_served_without_traversal() -> None:
-    async with running() as (_, client):
+    async with fake_app() as (_, client):
         ok = await client.get("/_mock/fixtures/ref_valid.mp4")
         assert ok.status_code == 200 and ok.headers["content-type"] == "video/mp4"
         assert ok.content == (MEDIA / "ref_valid.mp4").read_bytes()
@@ -228,7 +217,7 @@ async def test_fixtures_are_served_without_traversal() -> None:
 @pytest.mark.parametrize("mode", ["url", "probe"])
 async def test_the_eleven_second_fixture_fails_the_task(mode: str) -> None:
     url = f"{OWN}/_mock/fixtures/ref_too_long.mp4" if mode == "probe" else f"{OWN}/clip.avi"
-    async with running(media_check=mode) as (app, client):
+    async with fake_app(media_check=mode) as (app, client):
         created, final = await run_task(app, client, video_url=url)
         assert created == {"generated": [], "task_id": created["task_id"], "status": "CREATED"}
         assert final == {"task_id": created["task_id"], "status": "FAILED", "generated": []}
@@ -239,7 +228,7 @@ async def test_the_eleven_second_fixture_fails_the_task(mode: str) -> None:
 
 @pytest.mark.parametrize("name", ["ref_valid.mp4", "ref_valid.mov"])
 async def test_the_valid_fixture_completes(name: str) -> None:
-    async with running(media_check="probe") as (app, client):
+    async with fake_app(media_check="probe") as (app, client):
         _, final = await run_task(
             app, client, video_url=f"{OWN}/_mock/fixtures/{name}", image_url=IMAGE_OK
         )
@@ -247,7 +236,7 @@ async def test_the_valid_fixture_completes(name: str) -> None:
 
 
 async def test_a_bad_image_fails_the_task_in_probe_mode() -> None:
-    async with running(media_check="probe") as (app, client):
+    async with fake_app(media_check="probe") as (app, client):
         created, final = await run_task(
             app,
             client,
@@ -260,7 +249,7 @@ async def test_a_bad_image_fails_the_task_in_probe_mode() -> None:
 
 
 async def test_off_mode_completes_a_bad_task() -> None:
-    async with running(media_check="off") as (app, client):
+    async with fake_app(media_check="off") as (app, client):
         _, final = await run_task(app, client, video_url=f"{OWN}/clip.avi")
     assert final["status"] == "COMPLETED"
 
@@ -272,7 +261,7 @@ async def test_reason_reaches_the_webhook_log_but_no_api_response() -> None:
         received.append(request.content)
         return httpx.Response(200)
 
-    async with running(media_check="probe", webhook_transport=httpx.MockTransport(receiver)) as (
+    async with fake_app(media_check="probe", webhook_transport=httpx.MockTransport(receiver)) as (
         app,
         client,
     ):

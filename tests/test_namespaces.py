@@ -4,18 +4,16 @@ the journal and the webhook log, and one fake holds at most max_namespaces of th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import statistics
 import threading
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from conftest import Receiver
-from helpers import AUTH, CREATE, TASKS, VIDEO, client_for
+from helpers import AUTH, CREATE, TASKS, VIDEO, fake_app
 
 from mockserver import MockConfig, create_app
 from mockserver.constants import NAMESPACE_HEADER
@@ -25,17 +23,6 @@ from mockserver.testing import FreepikMockServer, RemoteFreepikMock
 
 def ns(name: str) -> dict[str, str]:
     return {NAMESPACE_HEADER: name}
-
-
-@contextlib.asynccontextmanager
-async def fake_app(**config: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    config.setdefault("clock", "manual")
-    app = create_app(MockConfig(**config))
-    async with client_for(app) as client:
-        try:
-            yield app, client
-        finally:
-            await app.state.namespaces.shutdown()
 
 
 async def create_in(client: httpx.AsyncClient, name: str | None, **body: Any) -> str:
