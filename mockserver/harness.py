@@ -79,12 +79,6 @@ class AppBridge:
             self._portal = None
             self._loop = None
 
-    @property
-    def portal(self) -> anyio.from_thread.BlockingPortal:
-        if self._portal is None:
-            raise RuntimeError("the fake is not running: use the handle as a context manager")
-        return self._portal
-
     def _in_loop(self) -> bool:
         return threading.get_ident() == self._loop_thread
 
