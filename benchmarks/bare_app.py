@@ -1,11 +1,12 @@
 """The Python ceiling on this machine: a bare Starlette app answering a constant JSON.
 
-Served by uvicorn exactly as ``freepik-mock serve`` serves the fake (one worker, no
-access log, the fake's protocol class that writes each answer in one piece, no
-``server`` header, no proxy headers), so the ratio fake / bare says what the fake's own
-work costs. ``--protocol stock`` serves it with uvicorn's own protocol instead: the
-start-up measure uses it, since the fake's protocol class is imported from the fake's
-package, and importing that package is part of the fake's start-up, not the ceiling's.
+Served by uvicorn exactly as ``freepik-mock serve`` serves the fake (its settings,
+``mockserver.cli.uvicorn_options``: one worker, no access log, the fake's protocol class
+that writes each answer in one piece, no ``server`` header, no proxy headers), so the
+ratio fake / bare says what the fake's own work costs. ``--protocol stock`` serves it
+with uvicorn's own settings instead: the start-up measure uses it, since those settings
+and the fake's protocol class are imported from the fake's package, and importing that
+package is part of the fake's start-up, not the ceiling's.
 
     python -m benchmarks.bare_app --port 8090
 """
@@ -51,25 +52,17 @@ def main(argv: list[str] | None = None) -> int:
         help="fake: the HTTP protocol class `freepik-mock serve` uses; stock: uvicorn's own",
     )
     args = parser.parse_args(argv)
-    http: Any = "httptools"
+    options: dict[str, Any] = {"log_level": "warning", "access_log": False}
     if args.protocol == "fake":
-        from mockserver.droppable import protocol_class
+        from mockserver import MockConfig
+        from mockserver.cli import uvicorn_options
 
-        http = protocol_class("auto")
+        options = uvicorn_options(MockConfig())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     print(f"bare app serving on http://{args.host}:{sock.getsockname()[1]}", flush=True)
-    config = uvicorn.Config(
-        create_bare_app(),
-        log_level="warning",
-        access_log=False,
-        http=http,
-        # As `serve` configures it (mockserver/cli.py).
-        server_header=False,
-        ws="none",
-        proxy_headers=False,
-    )
+    config = uvicorn.Config(create_bare_app(), **options)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

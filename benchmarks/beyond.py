@@ -91,7 +91,7 @@ def _startup_server(
     if name == FAKE:
         return ServerProcess(label, fake_command(port, *fake_args), port, log_dir)
     if name == BARE:
-        # uvicorn's own protocol: the fake's is imported from the fake's package.
+        # uvicorn's own settings: the fake's are imported from the fake's package.
         return ServerProcess(label, bare_command(port, "stock"), port, log_dir, REPO_ROOT)
     if name in (WIREMOCK, MOCKOON):
         if peers is None:

@@ -616,7 +616,7 @@ _SERVERS_RUN = {
     BARE: "a bare Starlette app (router and a constant body) served as the fake is "
     "(the same uvicorn, the fake's protocol class, no server or proxy headers): the "
     "ceiling of a Python server here, not a target. Its start-up is measured with "
-    "uvicorn's own protocol class, which does not import the fake's package.",
+    "uvicorn's own settings, which do not import the fake's package.",
 }
 
 

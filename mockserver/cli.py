@@ -370,12 +370,35 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def uvicorn_options(config: MockConfig) -> dict[str, Any]:
+    """The ``uvicorn.Config`` settings ``serve`` runs an app with, for ``config`` (the
+    benchmark's bare app is served with these too)."""
+    from .droppable import protocol_class
+
+    return {
+        "log_level": "info" if config.access_log else "warning",  # access lines are INFO
+        "access_log": config.access_log,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 5,
+        "timeout_keep_alive": config.keep_alive_timeout,
+        "h11_max_incomplete_event_size": config.max_header_bytes,
+        # uvicorn's own protocols, able to drop a connection for a `drop` fault, and
+        # writing each answer to the socket in one piece (droppable.py).
+        "http": protocol_class(config.http),
+        # No `server` header among the live answers recorded: one header less per answer.
+        "server_header": False,
+        "ws": "none",  # the fake serves no WebSocket: nothing to import for it
+        # X-Forwarded-For/-Proto are read only when the user names the proxies to
+        # trust (uvicorn's FORWARDED_ALLOW_IPS); otherwise a layer less per request.
+        "proxy_headers": "FORWARDED_ALLOW_IPS" in os.environ,
+    }
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
     from .config import SettingError, unknown_env_variables
-    from .droppable import protocol_class
     from .spec import SpecError
 
     warnings = [f"freepik-mock: warning: {text}" for text in unknown_env_variables()]
@@ -414,26 +437,7 @@ def _serve(args: argparse.Namespace) -> int:
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     port = sock.getsockname()[1]
     host = f"[{config.host}]" if family == socket.AF_INET6 else config.host
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level="info" if config.access_log else "warning",  # access lines are INFO
-            access_log=config.access_log,
-            lifespan="on",
-            timeout_graceful_shutdown=5,
-            timeout_keep_alive=config.keep_alive_timeout,  # type: ignore[arg-type]
-            h11_max_incomplete_event_size=config.max_header_bytes,
-            # uvicorn's own protocols, able to drop a connection for a `drop` fault, and
-            # writing each answer to the socket in one piece (droppable.py).
-            http=protocol_class(config.http),
-            # No `server` header among the live answers recorded: one header less per answer.
-            server_header=False,
-            ws="none",  # the fake serves no WebSocket: nothing to import for it
-            # X-Forwarded-For/-Proto are read only when the user names the proxies to
-            # trust (uvicorn's FORWARDED_ALLOW_IPS); otherwise a layer less per request.
-            proxy_headers="FORWARDED_ALLOW_IPS" in os.environ,
-        )
-    )
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(config)))
 
     def stop(signum: int, frame: object) -> None:
         server.should_exit = True
